@@ -1,0 +1,1 @@
+//! Example services using otel-inject-sdk.

@@ -1,0 +1,2 @@
+//! The `otel-inject` binary.
+fn main() {}
