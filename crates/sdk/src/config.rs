@@ -1,0 +1,825 @@
+//! The SDK's whole configuration, read from a map of environment variables by one pure function
+//! ([`EnvConfig::from_lookup`]). Every malformed value becomes one [`ConfigWarning`] that names
+//! the variable, the value and the fallback; nothing here reads the process environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use otel_inject_lib::names::env;
+use otel_inject_lib::resource_attributes::{expand_references, parse as parse_attributes};
+use otel_inject_lib::sdk_values::{
+    parse_propagators, parse_ratio, OtlpProtocol, Propagator, SamplerKind,
+};
+
+/// Log line format of the SDK's `tracing` subscriber.
+pub const OTEL_INJECT_LOG_FORMAT: &str = "OTEL_INJECT_LOG_FORMAT";
+
+/// Default OTLP export timeout (specification: 10 s).
+pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A value that could not be used, and what is used instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// The value as written.
+    pub value: String,
+    /// Why it was rejected.
+    pub problem: String,
+    /// What the SDK uses instead.
+    pub fallback: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is invalid: {}; using {}",
+            self.variable, self.value, self.problem, self.fallback
+        )
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Which span exporter to use (`OTEL_TRACES_EXPORTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TracesExporter {
+    /// OTLP (the default).
+    Otlp,
+    /// No exporter: spans are created (so contexts propagate) but not sent.
+    None,
+}
+
+/// OTLP compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// The resolved OTLP trace exporter settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// Transport.
+    pub protocol: OtlpProtocol,
+    /// The full URL spans are sent to (`/v1/traces` already appended where the spec says so).
+    pub endpoint: String,
+    /// Where the endpoint came from (a variable name, `"code"` or `"default"`).
+    pub endpoint_source: &'static str,
+    /// Headers (gRPC metadata), percent-decoded.
+    pub headers: Vec<(String, String)>,
+    /// Per-export timeout.
+    pub timeout: Duration,
+    /// Compression.
+    pub compression: Compression,
+    /// PEM file with the CA certificates that verify the collector.
+    pub ca_file: Option<String>,
+    /// PEM client certificate and key for mutual TLS; both or neither.
+    pub client_identity: Option<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_INSECURE`: a schemeless gRPC endpoint uses plaintext.
+    pub insecure: bool,
+}
+
+impl OtlpConfig {
+    /// Whether the endpoint uses TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.endpoint.starts_with("https://")
+    }
+}
+
+/// The sampler (`OTEL_TRACES_SAMPLER` + `_ARG`), restricted to the ones this SDK implements.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerConfig {
+    /// The sampler.
+    pub kind: SamplerKind,
+    /// The ratio for the ratio samplers (1.0 otherwise).
+    pub ratio: f64,
+}
+
+/// Batch span processor settings (`OTEL_BSP_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Delay between two exports.
+    pub schedule_delay: Duration,
+    /// Maximum time one export may take.
+    pub export_timeout: Duration,
+    /// Spans kept in memory before new ones are dropped.
+    pub max_queue_size: usize,
+    /// Spans per export.
+    pub max_export_batch_size: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            schedule_delay: Duration::from_millis(5000),
+            export_timeout: Duration::from_millis(30000),
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+        }
+    }
+}
+
+/// The process's parent trace context (`TRACEPARENT`, `TRACESTATE`, `BAGGAGE`), as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParentEnv {
+    /// A valid W3C `traceparent` value.
+    pub traceparent: Option<String>,
+    /// The `tracestate` value (only kept with a valid `traceparent`).
+    pub tracestate: Option<String>,
+    /// The W3C `baggage` value.
+    pub baggage: Option<String>,
+}
+
+/// Values a program sets in code. They are defaults: every environment variable beats them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CodeDefaults {
+    /// `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` set one.
+    pub service_name: Option<String>,
+    /// Resource attributes the environment may override.
+    pub resource_attributes: Vec<(String, String)>,
+    /// Base endpoint, treated like `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// Protocol used when no variable sets one.
+    pub protocol: Option<OtlpProtocol>,
+    /// Log format used when `OTEL_INJECT_LOG_FORMAT` is not set.
+    pub log_format: Option<LogFormat>,
+}
+
+/// Everything the SDK reads from the environment, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvConfig {
+    /// `OTEL_SDK_DISABLED=true`: no provider, no exporter; logs still work.
+    pub disabled: bool,
+    /// `OTEL_SERVICE_NAME`, or the code default.
+    pub service_name: Option<String>,
+    /// Resource attributes from code defaults then `OTEL_RESOURCE_ATTRIBUTES` (later wins),
+    /// `$(VAR)` references expanded.
+    pub resource_attributes: Vec<(String, String)>,
+    /// `OTEL_TRACES_EXPORTER`.
+    pub traces_exporter: TracesExporter,
+    /// OTLP settings.
+    pub otlp: OtlpConfig,
+    /// Sampler.
+    pub sampler: SamplerConfig,
+    /// Propagators, in order; empty means none.
+    pub propagators: Vec<Propagator>,
+    /// Batch span processor.
+    pub batch: BatchConfig,
+    /// The parent context of the process.
+    pub parent: ParentEnv,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Every value that was rejected, in the order variables were read.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl EnvConfig {
+    /// Reads the configuration through `lookup` (e.g. `|k| std::env::var(k).ok()`) with no
+    /// code defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self::from_lookup_with(lookup, &CodeDefaults::default())
+    }
+
+    /// Reads the process environment.
+    pub fn from_env(defaults: &CodeDefaults) -> Self {
+        Self::from_lookup_with(|k| std::env::var(k).ok(), defaults)
+    }
+
+    /// Reads the configuration through `lookup`, with `defaults` set in code.
+    pub fn from_lookup_with(
+        lookup: impl Fn(&str) -> Option<String>,
+        defaults: &CodeDefaults,
+    ) -> Self {
+        let mut r = Reader {
+            lookup: &lookup,
+            warnings: Vec::new(),
+        };
+        let disabled = r.bool(env::OTEL_SDK_DISABLED, false);
+        let service_name = r
+            .get(env::OTEL_SERVICE_NAME)
+            .or_else(|| defaults.service_name.clone());
+        let resource_attributes = r.resource_attributes(&defaults.resource_attributes);
+        let traces_exporter = r.traces_exporter();
+        let otlp = r.otlp(defaults);
+        let sampler = r.sampler();
+        let propagators = r.propagators();
+        let batch = r.batch();
+        let parent = r.parent();
+        let log_format = r.log_format(defaults.log_format);
+        EnvConfig {
+            disabled,
+            service_name,
+            resource_attributes,
+            traces_exporter,
+            otlp,
+            sampler,
+            propagators,
+            batch,
+            parent,
+            log_format,
+            warnings: r.warnings,
+        }
+    }
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Reader<'_> {
+    /// The value, trimmed; unset and empty values count as unset (as the specification says).
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn warn(
+        &mut self,
+        variable: &'static str,
+        value: &str,
+        problem: impl Into<String>,
+        fallback: impl Into<String>,
+    ) {
+        self.warnings.push(ConfigWarning {
+            variable,
+            value: value.to_string(),
+            problem: problem.into(),
+            fallback: fallback.into(),
+        });
+    }
+
+    fn bool(&mut self, var: &'static str, default: bool) -> bool {
+        let Some(v) = self.get(var) else {
+            return default;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                self.warn(var, &v, "expected true or false", default.to_string());
+                default
+            }
+        }
+    }
+
+    fn millis(&mut self, var: &'static str, default: Duration) -> Duration {
+        let Some(v) = self.get(var) else {
+            return default;
+        };
+        match v.parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                self.warn(
+                    var,
+                    &v,
+                    "expected a whole number of milliseconds",
+                    format!("{} ms", default.as_millis()),
+                );
+                default
+            }
+        }
+    }
+
+    fn positive(&mut self, var: &'static str, default: usize) -> usize {
+        let Some(v) = self.get(var) else {
+            return default;
+        };
+        match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                self.warn(
+                    var,
+                    &v,
+                    "expected a positive whole number",
+                    default.to_string(),
+                );
+                default
+            }
+        }
+    }
+
+    fn resource_attributes(&mut self, defaults: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = defaults.to_vec();
+        let Some(raw) = self.get(env::OTEL_RESOURCE_ATTRIBUTES) else {
+            return out;
+        };
+        // Kubernetes expands `$(VAR)` when the referenced variable comes earlier in the
+        // container's env; outside Kubernetes (or in a copied env) we do it ourselves.
+        let lookup = self.lookup;
+        let expanded = expand_references(&raw, |name| lookup(name));
+        let (attrs, bad) = parse_attributes(&expanded);
+        for b in bad {
+            self.warn(
+                env::OTEL_RESOURCE_ATTRIBUTES,
+                &raw,
+                format!("entry {:?} is not of the form key=value", b.entry),
+                "the other entries",
+            );
+        }
+        for (k, v) in attrs.iter() {
+            if v.contains("$(") {
+                self.warn(
+                    env::OTEL_RESOURCE_ATTRIBUTES,
+                    &raw,
+                    format!("{k}={v} references a variable that is not set"),
+                    format!("no {k} from this variable"),
+                );
+                continue;
+            }
+            out.retain(|(ek, _)| ek != k);
+            out.push((k.to_string(), v.to_string()));
+        }
+        out
+    }
+
+    fn traces_exporter(&mut self) -> TracesExporter {
+        let Some(v) = self.get(env::OTEL_TRACES_EXPORTER) else {
+            return TracesExporter::Otlp;
+        };
+        let items: Vec<String> = v
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if items.iter().any(|s| s == "otlp") {
+            if items.len() > 1 {
+                self.warn(
+                    env::OTEL_TRACES_EXPORTER,
+                    &v,
+                    "only otlp and none are supported",
+                    "otlp",
+                );
+            }
+            TracesExporter::Otlp
+        } else if items.iter().all(|s| s == "none") {
+            TracesExporter::None
+        } else {
+            self.warn(
+                env::OTEL_TRACES_EXPORTER,
+                &v,
+                "expected otlp or none",
+                "otlp",
+            );
+            TracesExporter::Otlp
+        }
+    }
+
+    fn protocol(&mut self, var: &'static str) -> Option<OtlpProtocol> {
+        let v = self.get(var)?;
+        match v.to_ascii_lowercase().parse::<OtlpProtocol>() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.warn(
+                    var,
+                    &v,
+                    format!("expected one of: {}", e.expected.join(", ")),
+                    "the next setting (the other protocol variable, else inferred from the endpoint port, else http/protobuf)",
+                );
+                None
+            }
+        }
+    }
+
+    fn otlp(&mut self, defaults: &CodeDefaults) -> OtlpConfig {
+        let protocol_set = self
+            .protocol(env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
+            .or_else(|| self.protocol(env::OTEL_EXPORTER_OTLP_PROTOCOL))
+            .or(defaults.protocol);
+        let insecure = self.bool(env::OTEL_EXPORTER_OTLP_INSECURE, false);
+
+        let signal = self.get(env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+        let generic = self.get(env::OTEL_EXPORTER_OTLP_ENDPOINT);
+        // Which endpoint we have decides the protocol when nothing names one: the operator
+        // injects a bare `:4317` endpoint for SDK instrumentation, which only works as gRPC.
+        let candidate = signal
+            .as_deref()
+            .or(generic.as_deref())
+            .or(defaults.endpoint.as_deref());
+        let protocol = protocol_set.unwrap_or_else(|| match candidate.and_then(port_of) {
+            Some(4317) => OtlpProtocol::Grpc,
+            _ => OtlpProtocol::HttpProtobuf,
+        });
+
+        let mut endpoint = None;
+        let mut source = "default";
+        if let Some(v) = signal {
+            if let Some(url) = self.url(
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                &v,
+                protocol,
+                insecure,
+            ) {
+                endpoint = Some(url);
+                source = env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+            }
+        }
+        if endpoint.is_none() {
+            let base = generic
+                .map(|v| (env::OTEL_EXPORTER_OTLP_ENDPOINT, v))
+                .or_else(|| defaults.endpoint.clone().map(|v| ("code", v)));
+            if let Some((var, v)) = base {
+                if let Some(url) = self.url(var, &v, protocol, insecure) {
+                    endpoint = Some(signal_url(&url, protocol));
+                    source = var;
+                }
+            }
+        }
+        let endpoint =
+            endpoint.unwrap_or_else(|| signal_url(protocol.default_endpoint(), protocol));
+
+        let headers = self.headers();
+        let timeout = {
+            let t = if self.get(env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT).is_some() {
+                self.millis(env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, DEFAULT_OTLP_TIMEOUT)
+            } else {
+                self.millis(env::OTEL_EXPORTER_OTLP_TIMEOUT, DEFAULT_OTLP_TIMEOUT)
+            };
+            if t.is_zero() {
+                DEFAULT_OTLP_TIMEOUT
+            } else {
+                t
+            }
+        };
+        let compression = self
+            .compression(env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION)
+            .or_else(|| self.compression(env::OTEL_EXPORTER_OTLP_COMPRESSION))
+            .unwrap_or(Compression::None);
+
+        let ca_file = self.get(env::OTEL_EXPORTER_OTLP_CERTIFICATE);
+        let cert = self.get(env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE);
+        let key = self.get(env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
+        let client_identity = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (Some(c), None) => {
+                self.warn(
+                    env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+                    &c,
+                    format!("{} is not set", env::OTEL_EXPORTER_OTLP_CLIENT_KEY),
+                    "no client certificate",
+                );
+                None
+            }
+            (None, Some(k)) => {
+                self.warn(
+                    env::OTEL_EXPORTER_OTLP_CLIENT_KEY,
+                    &k,
+                    format!("{} is not set", env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE),
+                    "no client certificate",
+                );
+                None
+            }
+            (None, None) => None,
+        };
+
+        OtlpConfig {
+            protocol,
+            endpoint,
+            endpoint_source: source,
+            headers,
+            timeout,
+            compression,
+            ca_file,
+            client_identity,
+            insecure,
+        }
+    }
+
+    /// Validates an endpoint URL; a schemeless gRPC endpoint gets `http://` when insecure,
+    /// `https://` otherwise (the specification's rule).
+    fn url(
+        &mut self,
+        var: &'static str,
+        v: &str,
+        protocol: OtlpProtocol,
+        insecure: bool,
+    ) -> Option<String> {
+        let with_scheme = if v.starts_with("http://") || v.starts_with("https://") {
+            v.to_string()
+        } else if v.contains("://") {
+            self.warn(
+                var,
+                v,
+                "the scheme must be http or https",
+                "the next endpoint setting or the default",
+            );
+            return None;
+        } else if protocol == OtlpProtocol::Grpc {
+            format!("{}://{v}", if insecure { "http" } else { "https" })
+        } else {
+            self.warn(
+                var,
+                v,
+                "an HTTP endpoint needs a scheme (http:// or https://)",
+                format!("http://{v}"),
+            );
+            format!("http://{v}")
+        };
+        match with_scheme.parse::<http::Uri>() {
+            Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => Some(with_scheme),
+            _ => {
+                self.warn(
+                    var,
+                    v,
+                    "not a valid URL",
+                    "the next endpoint setting or the default",
+                );
+                None
+            }
+        }
+    }
+
+    fn headers(&mut self) -> Vec<(String, String)> {
+        let (var, raw) = match self.get(env::OTEL_EXPORTER_OTLP_TRACES_HEADERS) {
+            Some(v) => (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, v),
+            None => match self.get(env::OTEL_EXPORTER_OTLP_HEADERS) {
+                Some(v) => (env::OTEL_EXPORTER_OTLP_HEADERS, v),
+                None => return Vec::new(),
+            },
+        };
+        // Same grammar as OTEL_RESOURCE_ATTRIBUTES: k=v pairs, values percent-decoded.
+        let (pairs, bad) = parse_attributes(&raw);
+        for b in bad {
+            self.warn(
+                var,
+                &redact_headers(&raw),
+                format!(
+                    "entry {:?} is not of the form key=value",
+                    redact_entry(&b.entry)
+                ),
+                "the other headers",
+            );
+        }
+        let mut out = Vec::new();
+        for (k, v) in pairs.iter() {
+            let name_ok = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_ok();
+            let value_ok = http::HeaderValue::from_str(v).is_ok();
+            if name_ok && value_ok {
+                out.push((k.to_ascii_lowercase(), v.to_string()));
+            } else {
+                self.warn(
+                    var,
+                    &redact_headers(&raw),
+                    format!("header {k:?} is not a valid HTTP header"),
+                    "the other headers",
+                );
+            }
+        }
+        out
+    }
+
+    fn compression(&mut self, var: &'static str) -> Option<Compression> {
+        let v = self.get(var)?;
+        match v.to_ascii_lowercase().as_str() {
+            "gzip" => Some(Compression::Gzip),
+            "none" => Some(Compression::None),
+            _ => {
+                self.warn(var, &v, "expected gzip or none", "no compression");
+                Some(Compression::None)
+            }
+        }
+    }
+
+    fn sampler(&mut self) -> SamplerConfig {
+        let default = SamplerConfig {
+            kind: SamplerKind::ParentBasedAlwaysOn,
+            ratio: 1.0,
+        };
+        let kind = match self.get(env::OTEL_TRACES_SAMPLER) {
+            None => default.kind,
+            Some(v) => match v.to_ascii_lowercase().parse::<SamplerKind>() {
+                Ok(
+                    k @ (SamplerKind::JaegerRemote
+                    | SamplerKind::ParentBasedJaegerRemote
+                    | SamplerKind::XRay),
+                ) => {
+                    self.warn(
+                        env::OTEL_TRACES_SAMPLER,
+                        &v,
+                        format!("{k} is not implemented by this SDK"),
+                        "parentbased_always_on",
+                    );
+                    default.kind
+                }
+                Ok(k) => k,
+                Err(e) => {
+                    self.warn(
+                        env::OTEL_TRACES_SAMPLER,
+                        &v,
+                        format!("expected one of: {}", e.expected.join(", ")),
+                        "parentbased_always_on",
+                    );
+                    default.kind
+                }
+            },
+        };
+        let mut ratio = 1.0;
+        if kind.takes_ratio() {
+            if let Some(arg) = self.get(env::OTEL_TRACES_SAMPLER_ARG) {
+                match parse_ratio(&arg) {
+                    Some(r) => ratio = r,
+                    None => self.warn(
+                        env::OTEL_TRACES_SAMPLER_ARG,
+                        &arg,
+                        "expected a number between 0 and 1",
+                        "1.0",
+                    ),
+                }
+            }
+        }
+        SamplerConfig { kind, ratio }
+    }
+
+    fn propagators(&mut self) -> Vec<Propagator> {
+        let default = vec![Propagator::TraceContext, Propagator::Baggage];
+        let Some(v) = self.get(env::OTEL_PROPAGATORS) else {
+            return default;
+        };
+        let (list, bad) = parse_propagators(&v.to_ascii_lowercase());
+        for e in &bad {
+            self.warn(
+                env::OTEL_PROPAGATORS,
+                &v,
+                format!(
+                    "{:?} is not a propagator; expected one of: {}",
+                    e.value,
+                    e.expected.join(", ")
+                ),
+                "the other propagators",
+            );
+        }
+        let mut out = Vec::new();
+        for p in list {
+            match p {
+                Propagator::XRay | Propagator::OtTrace => self.warn(
+                    env::OTEL_PROPAGATORS,
+                    &v,
+                    format!("{p} is not implemented by this SDK"),
+                    "the other propagators",
+                ),
+                Propagator::None => {}
+                p => out.push(p),
+            }
+        }
+        let has_none = v.split(',').any(|s| s.trim().eq_ignore_ascii_case("none"));
+        if has_none {
+            if !out.is_empty() {
+                self.warn(
+                    env::OTEL_PROPAGATORS,
+                    &v,
+                    "none cannot be combined with other propagators",
+                    "none",
+                );
+            }
+            return Vec::new();
+        }
+        if out.is_empty() {
+            self.warn(
+                env::OTEL_PROPAGATORS,
+                &v,
+                "no usable propagator",
+                "tracecontext,baggage",
+            );
+            return default;
+        }
+        out
+    }
+
+    fn batch(&mut self) -> BatchConfig {
+        let d = BatchConfig::default();
+        let schedule_delay = self.millis(env::OTEL_BSP_SCHEDULE_DELAY, d.schedule_delay);
+        let export_timeout = self.millis(env::OTEL_BSP_EXPORT_TIMEOUT, d.export_timeout);
+        let max_queue_size = self.positive(env::OTEL_BSP_MAX_QUEUE_SIZE, d.max_queue_size);
+        let mut max_export_batch_size = self.positive(
+            env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+            d.max_export_batch_size.min(max_queue_size),
+        );
+        if max_export_batch_size > max_queue_size {
+            self.warn(
+                env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+                &max_export_batch_size.to_string(),
+                format!(
+                    "larger than {}={max_queue_size}",
+                    env::OTEL_BSP_MAX_QUEUE_SIZE
+                ),
+                max_queue_size.to_string(),
+            );
+            max_export_batch_size = max_queue_size;
+        }
+        BatchConfig {
+            schedule_delay,
+            export_timeout,
+            max_queue_size,
+            max_export_batch_size,
+        }
+    }
+
+    fn parent(&mut self) -> ParentEnv {
+        let mut p = ParentEnv::default();
+        if let Some(tp) = self.get(env::TRACEPARENT) {
+            if is_valid_traceparent(&tp) {
+                p.traceparent = Some(tp);
+                p.tracestate = self.get(env::TRACESTATE);
+            } else {
+                self.warn(
+                    env::TRACEPARENT,
+                    &tp,
+                    "expected a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>, ids not all zero",
+                    "no parent (root spans start new traces)",
+                );
+            }
+        }
+        p.baggage = self.get(env::BAGGAGE);
+        p
+    }
+
+    fn log_format(&mut self, default: Option<LogFormat>) -> LogFormat {
+        let default = default.unwrap_or_default();
+        let Some(v) = self.get(OTEL_INJECT_LOG_FORMAT) else {
+            return default;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "json" => LogFormat::Json,
+            "text" | "human" | "pretty" => LogFormat::Text,
+            _ => {
+                self.warn(
+                    OTEL_INJECT_LOG_FORMAT,
+                    &v,
+                    "expected text or json",
+                    if default == LogFormat::Json {
+                        "json"
+                    } else {
+                        "text"
+                    },
+                );
+                default
+            }
+        }
+    }
+}
+
+/// Appends the trace path to a base endpoint for HTTP; gRPC endpoints are used as they are.
+fn signal_url(base: &str, protocol: OtlpProtocol) -> String {
+    match protocol {
+        OtlpProtocol::Grpc => base.to_string(),
+        _ => format!("{}/v1/traces", base.trim_end_matches('/')),
+    }
+}
+
+fn port_of(endpoint: &str) -> Option<u16> {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let authority = rest.split('/').next()?;
+    let (_, port) = authority.rsplit_once(':')?;
+    port.parse().ok()
+}
+
+/// Whether `v` is a W3C `traceparent` this SDK accepts: version `00` exactly four fields,
+/// a higher version at least four; lowercase hex; ids not all zero.
+pub fn is_valid_traceparent(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    if parts.len() < 4 {
+        return false;
+    }
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let (ver, tid, sid, flags) = (parts[0], parts[1], parts[2], parts[3]);
+    hex(ver, 2)
+        && ver != "ff"
+        && (ver != "00" || parts.len() == 4)
+        && hex(tid, 32)
+        && tid.bytes().any(|b| b != b'0')
+        && hex(sid, 16)
+        && sid.bytes().any(|b| b != b'0')
+        && hex(flags, 2)
+}
+
+/// Header values can hold credentials: only the keys are ever shown.
+fn redact_headers(raw: &str) -> String {
+    raw.split(',')
+        .map(redact_entry)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn redact_entry(entry: &str) -> String {
+    match entry.split_once('=') {
+        Some((k, _)) => format!("{k}=***"),
+        None => entry.to_string(),
+    }
+}

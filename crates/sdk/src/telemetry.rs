@@ -1,0 +1,478 @@
+//! Start-up and shutdown: the builder turns [`EnvConfig`] (environment over code defaults) into a
+//! tracer provider, a global propagator and a `tracing` subscriber, and returns the guard whose
+//! drop flushes within a bounded time on a thread of its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
+};
+use otel_inject_lib::sdk_values::{OtlpProtocol, SamplerKind};
+use tracing::Dispatch;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+use crate::config::{
+    CodeDefaults, ConfigWarning, EnvConfig, LogFormat, SamplerConfig, TracesExporter,
+};
+use crate::exporter::OtlpSpanExporter;
+use crate::log_format::CorrelatedFormat;
+use crate::propagation::build_propagator;
+use crate::resource::{resource_attributes, to_resource, Detected};
+
+/// Default bound on flush + shutdown when the guard is dropped.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The log filter used when `RUST_LOG` is not set.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// Crates whose own spans and events never become OpenTelemetry spans: they are what the
+/// exporter itself runs on, and exporting them would feed back into the exporter.
+const EXPORTER_INTERNALS: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "reqwest",
+    "rustls",
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "opentelemetry_http",
+];
+
+type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Entry point of the builder: `Telemetry::builder().service_name("orders").init()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Telemetry;
+
+impl Telemetry {
+    /// A builder with no code defaults, reading the process environment.
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+}
+
+/// Builds the telemetry pipeline. Every value set here is a default that the corresponding
+/// environment variable overrides.
+#[must_use]
+pub struct TelemetryBuilder {
+    defaults: CodeDefaults,
+    default_log_filter: String,
+    shutdown_timeout: Duration,
+    lookup: EnvLookup,
+    exporter: Option<Box<dyn FnOnce(BatchConfigBuilder) -> BatchSpanProcessor + Send>>,
+    writer: Option<BoxMakeWriter>,
+    detect: bool,
+}
+
+impl Default for TelemetryBuilder {
+    fn default() -> Self {
+        Self {
+            defaults: CodeDefaults::default(),
+            default_log_filter: DEFAULT_LOG_FILTER.into(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            lookup: Arc::new(|k| std::env::var(k).ok()),
+            exporter: None,
+            writer: None,
+            detect: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("defaults", &self.defaults)
+            .field("default_log_filter", &self.default_log_filter)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelemetryBuilder {
+    /// `service.name`, unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` set one.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.defaults.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`, unless the environment sets it.
+    pub fn service_version(self, version: impl Into<String>) -> Self {
+        self.resource_attribute(otel_inject_lib::names::attr::SERVICE_VERSION, version)
+    }
+
+    /// A resource attribute, unless the environment sets it.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.defaults.resource_attributes.retain(|(k, _)| *k != key);
+        self.defaults.resource_attributes.push((key, value.into()));
+        self
+    }
+
+    /// Base OTLP endpoint (like `OTEL_EXPORTER_OTLP_ENDPOINT`), unless a variable sets one.
+    pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.defaults.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// OTLP protocol, unless a variable sets one.
+    pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.defaults.protocol = Some(protocol);
+        self
+    }
+
+    /// Log format, unless `OTEL_INJECT_LOG_FORMAT` sets one.
+    pub fn log_format(mut self, format: LogFormat) -> Self {
+        self.defaults.log_format = Some(format);
+        self
+    }
+
+    /// The `EnvFilter` directives used when `RUST_LOG` is not set (default `info`).
+    pub fn default_log_filter(mut self, directives: impl Into<String>) -> Self {
+        self.default_log_filter = directives.into();
+        self
+    }
+
+    /// Upper bound of flush + shutdown when the guard goes (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Where log lines go (default: standard output).
+    pub fn log_writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+    {
+        self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// Reads variables through `lookup` instead of the process environment (tests, embedding).
+    pub fn env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.lookup = Arc::new(lookup);
+        self
+    }
+
+    /// Skips Kubernetes and process detection (the resource is then only what is configured).
+    pub fn without_detection(mut self) -> Self {
+        self.detect = false;
+        self
+    }
+
+    /// Sends spans to `exporter` instead of OTLP, through the same batch processor and
+    /// `OTEL_BSP_*` settings. `OTEL_SDK_DISABLED` and `OTEL_TRACES_EXPORTER=none` still apply.
+    pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.exporter = Some(Box::new(move |batch: BatchConfigBuilder| {
+            BatchSpanProcessor::builder(exporter)
+                .with_batch_config(batch.build())
+                .build()
+        }));
+        self
+    }
+
+    /// Builds everything and installs it globally (tracer provider, propagator, `tracing`
+    /// subscriber). Never fails: problems are logged as warnings and the program runs on.
+    pub fn init(self) -> TelemetryGuard {
+        let (dispatch, guard, warnings) = self.assemble();
+        if let Some(provider) = &guard.provider {
+            opentelemetry::global::set_tracer_provider(provider.clone());
+        }
+        opentelemetry::global::set_text_map_propagator(build_propagator(&guard.config.propagators));
+        let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
+        if !installed {
+            tracing::warn!(
+                target: "otel_inject_sdk",
+                "a global tracing subscriber was already set; otel-inject-sdk's subscriber is not installed, so tracing spans are not exported (OpenTelemetry API spans still are)"
+            );
+        }
+        report(&warnings, &guard.config);
+        guard
+    }
+
+    /// Builds everything without installing anything globally: the `tracing` dispatcher to use
+    /// (e.g. with `tracing::dispatcher::with_default`) and the guard. Configuration warnings are
+    /// in [`TelemetryGuard::warnings`].
+    pub fn build(self) -> (Dispatch, TelemetryGuard) {
+        let (dispatch, mut guard, warnings) = self.assemble();
+        guard.warnings = warnings;
+        (dispatch, guard)
+    }
+
+    fn assemble(self) -> (Dispatch, TelemetryGuard, Vec<ConfigWarning>) {
+        // The exporters and any reqwest client the program builds use rustls with ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let lookup = self.lookup.clone();
+        let config = EnvConfig::from_lookup_with(|k| lookup(k), &self.defaults);
+        let mut warnings = config.warnings.clone();
+
+        let (filter, filter_warning) = log_filter(lookup("RUST_LOG"), &self.default_log_filter);
+        warnings.extend(filter_warning);
+
+        let detected = if self.detect {
+            Detected::from_process(|k| lookup(k))
+        } else {
+            Detected::default()
+        };
+        let attrs = resource_attributes(&config, &detected);
+
+        let provider = if config.disabled {
+            None
+        } else {
+            let mut b = SdkTracerProvider::builder()
+                .with_sampler(sampler(&config.sampler))
+                .with_resource(to_resource(&attrs));
+            if config.traces_exporter == TracesExporter::Otlp {
+                let batch = BatchConfigBuilder::default()
+                    .with_scheduled_delay(config.batch.schedule_delay)
+                    .with_max_queue_size(config.batch.max_queue_size)
+                    .with_max_export_batch_size(config.batch.max_export_batch_size);
+                if let Some(make) = self.exporter {
+                    b = b.with_span_processor(make(batch));
+                } else {
+                    let mut otlp = config.otlp.clone();
+                    otlp.timeout = otlp
+                        .timeout
+                        .min(config.batch.export_timeout.max(Duration::from_millis(1)));
+                    match OtlpSpanExporter::build(&otlp) {
+                        Ok(exporter) => {
+                            let processor = BatchSpanProcessor::builder(exporter)
+                                .with_batch_config(batch.build())
+                                .build();
+                            b = b.with_span_processor(processor);
+                        }
+                        Err(e) => warnings.push(ConfigWarning {
+                            variable: "OTEL_EXPORTER_OTLP_*",
+                            value: otlp.endpoint.clone(),
+                            problem: e.to_string(),
+                            fallback: "no exporter (spans are not sent)".into(),
+                        }),
+                    }
+                }
+            }
+            Some(b.build())
+        };
+
+        let format = CorrelatedFormat::new(config.log_format);
+        let writer = self
+            .writer
+            .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+        // The fmt layer sees events only: span fields are not repeated on log lines, the trace
+        // and span ids are, and spans do not pay for formatting they would never use.
+        let fmt_layer = tracing_subscriber::fmt::layer()
+            .event_format(format)
+            .with_writer(writer)
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| m.is_event()));
+
+        let otel_layer = provider.as_ref().map(|p| {
+            let mut targets = Targets::new().with_default(LevelFilter::TRACE);
+            for t in EXPORTER_INTERNALS {
+                targets = targets.with_target(*t, LevelFilter::OFF);
+            }
+            tracing_opentelemetry::layer()
+                .with_tracer(p.tracer("otel-inject-sdk"))
+                .with_filter(targets)
+        });
+
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt_layer)
+            .with(otel_layer);
+        let guard = TelemetryGuard {
+            provider,
+            timeout: self.shutdown_timeout,
+            config,
+            resource: attrs,
+            warnings: Vec::new(),
+        };
+        (Dispatch::new(subscriber), guard, warnings)
+    }
+}
+
+fn log_filter(rust_log: Option<String>, default: &str) -> (EnvFilter, Option<ConfigWarning>) {
+    let fallback =
+        || EnvFilter::try_new(default).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    match rust_log
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        None => (fallback(), None),
+        Some(v) => match EnvFilter::try_new(&v) {
+            Ok(f) => (f, None),
+            Err(e) => (
+                fallback(),
+                Some(ConfigWarning {
+                    variable: "RUST_LOG",
+                    value: v,
+                    problem: e.to_string(),
+                    fallback: default.to_string(),
+                }),
+            ),
+        },
+    }
+}
+
+/// The SDK sampler for a config.
+pub fn sampler(c: &SamplerConfig) -> Sampler {
+    let ratio = || Sampler::TraceIdRatioBased(c.ratio);
+    match c.kind {
+        SamplerKind::AlwaysOn => Sampler::AlwaysOn,
+        SamplerKind::AlwaysOff => Sampler::AlwaysOff,
+        SamplerKind::TraceIdRatio => ratio(),
+        SamplerKind::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerKind::ParentBasedTraceIdRatio => Sampler::ParentBased(Box::new(ratio())),
+        _ => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+    }
+}
+
+fn report(warnings: &[ConfigWarning], config: &EnvConfig) {
+    for w in warnings {
+        tracing::warn!(
+            target: "otel_inject_sdk",
+            variable = w.variable,
+            value = %w.value,
+            fallback = %w.fallback,
+            "{w}"
+        );
+    }
+    if config.disabled {
+        tracing::info!(target: "otel_inject_sdk", "OTEL_SDK_DISABLED=true: no spans are recorded or exported");
+    } else {
+        tracing::debug!(
+            target: "otel_inject_sdk",
+            protocol = %config.otlp.protocol,
+            endpoint = %config.otlp.endpoint,
+            endpoint_from = config.otlp.endpoint_source,
+            headers = ?config.otlp.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            sampler = %config.sampler.kind,
+            ratio = config.sampler.ratio,
+            propagators = ?config.propagators.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            "telemetry configured"
+        );
+    }
+}
+
+/// Keeps telemetry running. Dropping it flushes pending spans and shuts the provider down,
+/// within the shutdown timeout, on a separate OS thread: it never blocks for longer, never
+/// panics and works inside any tokio runtime, current-thread ones included.
+#[must_use = "telemetry shuts down when the guard is dropped: bind it, e.g. `let _telemetry = otel_inject_sdk::init();`"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+    timeout: Duration,
+    config: EnvConfig,
+    resource: Vec<(String, String)>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl std::fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("enabled", &self.provider.is_some())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelemetryGuard {
+    /// The effective configuration.
+    pub fn config(&self) -> &EnvConfig {
+        &self.config
+    }
+
+    /// The resource attributes spans carry.
+    pub fn resource(&self) -> &[(String, String)] {
+        &self.resource
+    }
+
+    /// Configuration warnings (filled by [`TelemetryBuilder::build`]; `init` logs them instead).
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// The tracer provider; `None` when `OTEL_SDK_DISABLED=true`.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// Exports every finished span now, waiting at most the shutdown timeout.
+    pub fn flush(&self) -> bool {
+        match &self.provider {
+            Some(p) => {
+                let p = p.clone();
+                run_bounded(self.timeout, move || p.force_flush().is_ok()).unwrap_or(false)
+            }
+            None => true,
+        }
+    }
+
+    /// Flushes and shuts down without blocking the async runtime.
+    pub async fn shutdown(mut self) {
+        let Some(p) = self.provider.take() else {
+            return;
+        };
+        let timeout = self.timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("otel-inject-shutdown".into())
+            .spawn(move || {
+                let _ = tx.send(shutdown_provider(&p, timeout));
+            });
+        if spawned.is_ok() {
+            // The thread answers within `timeout`: the provider's shutdown is itself bounded.
+            let _ = rx.await;
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let timeout = self.timeout;
+            let done = run_bounded(timeout + Duration::from_millis(250), move || {
+                shutdown_provider(&p, timeout)
+            });
+            if done.is_none() {
+                eprintln!(
+                    "otel-inject-sdk: telemetry shutdown did not finish within {timeout:?}; some spans may be lost"
+                );
+            }
+        }
+    }
+}
+
+fn shutdown_provider(p: &SdkTracerProvider, timeout: Duration) -> bool {
+    let flushed = p.force_flush().is_ok();
+    let shut = p.shutdown_with_timeout(timeout).is_ok();
+    flushed && shut
+}
+
+/// Runs `f` on a new thread and waits for it at most `timeout`.
+fn run_bounded<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("otel-inject-shutdown".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .ok()?;
+    rx.recv_timeout(timeout).ok()
+}
+
+/// Initialises telemetry from the environment alone: `let _telemetry = otel_inject_sdk::init();`.
+pub fn init() -> TelemetryGuard {
+    Telemetry::builder().init()
+}
