@@ -12,3 +12,46 @@
 pub mod names;
 pub mod resource_attributes;
 pub mod sdk_values;
+
+#[cfg(feature = "k8s")]
+pub mod annotations;
+#[cfg(feature = "k8s")]
+pub mod context;
+#[cfg(feature = "k8s")]
+pub mod decision;
+#[cfg(feature = "k8s")]
+mod dotnet;
+#[cfg(feature = "k8s")]
+mod env;
+#[cfg(feature = "k8s")]
+pub mod image;
+#[cfg(feature = "k8s")]
+pub mod instrumentation;
+#[cfg(feature = "k8s")]
+pub mod kubelet;
+#[cfg(feature = "k8s")]
+mod mutate;
+#[cfg(feature = "k8s")]
+pub mod patch;
+#[cfg(feature = "k8s")]
+pub mod pod;
+#[cfg(feature = "k8s")]
+mod sdk;
+#[cfg(feature = "k8s")]
+pub mod security;
+
+#[cfg(feature = "k8s")]
+pub use annotations::{AnnotationError, DotnetRuntime, Language};
+#[cfg(feature = "k8s")]
+pub use context::{
+    instrumentation_namespaces, owner_lookups, InjectOptions, NamespaceInfo, OwnerKey, OwnerObject,
+    PodContext,
+};
+#[cfg(feature = "k8s")]
+pub use decision::{ContainerDecision, InjectionDecision, LanguageDecision, Outcome, Reason};
+#[cfg(feature = "k8s")]
+pub use instrumentation::{Instrumentation, InstrumentationSpec};
+#[cfg(feature = "k8s")]
+pub use json_patch;
+#[cfg(feature = "k8s")]
+pub use mutate::mutate;

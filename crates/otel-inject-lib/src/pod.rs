@@ -1,0 +1,249 @@
+//! Read-only accessors over a raw pod JSON. We never deserialize the pod into k8s-openapi
+//! types: those drop fields they do not know, and a patch must leave such fields alone.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde_json::{Map, Value};
+
+/// Which list of the pod spec a container lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ContainerList {
+    /// `spec.initContainers`
+    Init,
+    /// `spec.containers`
+    Regular,
+}
+
+impl ContainerList {
+    /// The JSON key of the list.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Init => "initContainers",
+            Self::Regular => "containers",
+        }
+    }
+}
+
+/// A borrowed view of a pod.
+#[derive(Debug, Clone, Copy)]
+pub struct PodView<'a> {
+    pod: &'a Value,
+}
+
+impl<'a> PodView<'a> {
+    /// Wraps a pod.
+    pub fn new(pod: &'a Value) -> Self {
+        Self { pod }
+    }
+
+    fn metadata(&self) -> Option<&'a Map<String, Value>> {
+        self.pod.get("metadata")?.as_object()
+    }
+
+    fn meta_str(&self, key: &str) -> &'a str {
+        self.metadata()
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// `metadata.name` (empty for `generateName` pods).
+    pub fn name(&self) -> &'a str {
+        self.meta_str("name")
+    }
+
+    /// `metadata.generateName`.
+    pub fn generate_name(&self) -> &'a str {
+        self.meta_str("generateName")
+    }
+
+    /// `metadata.uid` (empty at CREATE).
+    pub fn uid(&self) -> &'a str {
+        self.meta_str("uid")
+    }
+
+    /// The name to show in logs: the name, else `generateName` + `*`.
+    pub fn display_name(&self) -> String {
+        match (self.name(), self.generate_name()) {
+            ("", "") => "<unnamed>".to_string(),
+            ("", g) => format!("{g}*"),
+            (n, _) => n.to_string(),
+        }
+    }
+
+    fn string_map(&self, key: &str) -> BTreeMap<String, String> {
+        self.metadata()
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Annotations (non-string values are ignored).
+    pub fn annotations(&self) -> BTreeMap<String, String> {
+        self.string_map("annotations")
+    }
+
+    /// Labels.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.string_map("labels")
+    }
+
+    /// One annotation.
+    pub fn annotation(&self, key: &str) -> Option<&'a str> {
+        self.metadata()?.get("annotations")?.get(key)?.as_str()
+    }
+
+    /// One label.
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        self.metadata()?.get("labels")?.get(key)?.as_str()
+    }
+
+    /// Owner references that parse.
+    pub fn owner_references(&self) -> Vec<OwnerReference> {
+        self.metadata()
+            .and_then(|m| m.get("ownerReferences"))
+            .and_then(Value::as_array)
+            .map(|refs| {
+                refs.iter()
+                    .filter_map(|r| serde_json::from_value(r.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `spec.nodeName`.
+    pub fn node_name(&self) -> &'a str {
+        self.pod
+            .get("spec")
+            .and_then(|s| s.get("nodeName"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// The containers of one list.
+    pub fn containers(&self, list: ContainerList) -> &'a [Value] {
+        self.pod
+            .get("spec")
+            .and_then(|s| s.get(list.key()))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Names of the containers of one list, in order.
+    pub fn container_names(&self, list: ContainerList) -> Vec<&'a str> {
+        self.containers(list)
+            .iter()
+            .map(|c| c.get("name").and_then(Value::as_str).unwrap_or(""))
+            .collect()
+    }
+
+    /// Finds a container by name, regular containers first (as the operator does).
+    pub fn find_container(&self, name: &str) -> Option<(ContainerList, usize, &'a Value)> {
+        for list in [ContainerList::Regular, ContainerList::Init] {
+            if let Some((i, c)) = self
+                .containers(list)
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.get("name").and_then(Value::as_str) == Some(name))
+            {
+                return Some((list, i, c));
+            }
+        }
+        None
+    }
+
+    /// The pod-level security context.
+    pub fn pod_security_context(&self) -> Option<&'a Map<String, Value>> {
+        self.pod.get("spec")?.get("securityContext")?.as_object()
+    }
+
+    /// Names of the volumes.
+    pub fn volume_names(&self) -> Vec<&'a str> {
+        self.pod
+            .get("spec")
+            .and_then(|s| s.get("volumes"))
+            .and_then(Value::as_array)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|v| v.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Accessors over one container's JSON.
+pub mod container {
+    use serde_json::Value;
+
+    /// The container's name.
+    pub fn name(c: &Value) -> &str {
+        c.get("name").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The container's image.
+    pub fn image(c: &Value) -> &str {
+        c.get("image").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The env entries.
+    pub fn env(c: &Value) -> &[Value] {
+        c.get("env")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Index of the env entry called `name`.
+    pub fn env_index(c: &Value, name: &str) -> Option<usize> {
+        env(c)
+            .iter()
+            .position(|e| e.get("name").and_then(Value::as_str) == Some(name))
+    }
+
+    /// The env entry called `name`.
+    pub fn env_entry<'a>(c: &'a Value, name: &str) -> Option<&'a Value> {
+        env_index(c, name).map(|i| &env(c)[i])
+    }
+
+    /// The literal value of env `name` (empty when it has none).
+    pub fn env_value<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
+        env_entry(c, name).map(|e| e.get("value").and_then(Value::as_str).unwrap_or(""))
+    }
+
+    /// Whether env `name` is set through `valueFrom`.
+    pub fn env_is_value_from(c: &Value, name: &str) -> bool {
+        env_entry(c, name).is_some_and(|e| e.get("valueFrom").is_some_and(|v| !v.is_null()))
+    }
+
+    /// Names of the volume mounts.
+    pub fn mount_names(c: &Value) -> Vec<&str> {
+        c.get("volumeMounts")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Mount paths of the volume mounts.
+    pub fn mount_paths(c: &Value) -> Vec<&str> {
+        c.get("volumeMounts")
+            .and_then(Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m.get("mountPath").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
