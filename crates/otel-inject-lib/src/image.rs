@@ -128,8 +128,14 @@ mod tests {
     #[case::registry_port_no_tag("registry:5000/img", None)]
     #[case::registry_port_tag("registry:5000/team/img:v2", Some("v2"))]
     #[case::ghcr("ghcr.io/org/app:main", Some("main"))]
-    #[case::digest_only("app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Some("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))]
-    #[case::tag_and_digest("app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Some("1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))]
+    #[case::digest_only(
+        "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        Some("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+    )]
+    #[case::tag_and_digest(
+        "app:1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        Some("1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+    )]
     #[case::uppercase_is_a_parse_error("MyApp:1.0", None)]
     #[case::bad_digest("app@sha256:abc", None)]
     #[case::bad_tag("app:-x", None)]

@@ -126,7 +126,10 @@ pub struct Resource {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub resource_attributes: BTreeMap<String, String>,
     /// Add the `*.uid` attributes of the pod and its owners.
-    #[serde(rename = "addK8sUIDAttributes", skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        rename = "addK8sUIDAttributes",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     pub add_k8s_uid_attributes: bool,
 }
 

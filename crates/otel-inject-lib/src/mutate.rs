@@ -418,6 +418,17 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
     }
     decision.warnings.dedup();
 
+    // A pod that already carries our status and got nothing new keeps the first answer:
+    // re-invocation (reinvocationPolicy: IfNeeded) must not rewrite it.
+    let injected_now = decision
+        .languages
+        .iter()
+        .any(|l| l.outcome() == crate::decision::Outcome::Injected);
+    let has_status = pod.annotation(annotation::STATUS).is_some();
+    if has_status && !injected_now {
+        decision.patch = json_patch::Patch(Vec::new());
+        return decision;
+    }
     if let Some(status) = decision.status() {
         builder.set_member(
             &["metadata", "annotations"],
