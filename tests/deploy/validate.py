@@ -122,8 +122,11 @@ def crd_validators(crd_path: str, report: Report) -> dict[tuple[str, str], jsons
             if schema is None:
                 continue
             js = structural_to_jsonschema(schema)
-            # metadata is validated by the API server itself, not by the CRD schema.
-            js.setdefault("properties", {})["metadata"] = {"type": "object"}
+            # apiVersion, kind and metadata are the API server's, implicit in a CRD schema.
+            props = js.setdefault("properties", {})
+            props["apiVersion"] = {"type": "string"}
+            props["kind"] = {"type": "string"}
+            props["metadata"] = {"type": "object"}
             jsonschema.Draft7Validator.check_schema(js)
             validators[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = \
                 jsonschema.Draft7Validator(js)
