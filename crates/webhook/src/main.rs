@@ -1,2 +1,25 @@
 //! The `otel-inject` binary.
-fn main() {}
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use otel_inject::{cli::Cli, commands, logging};
+
+fn main() -> ExitCode {
+    // First, before anything touches TLS: one process-wide provider, ring. kube's client and
+    // our listener both use it; a second provider compiled in would make rustls panic.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    logging::init(cli.log_format, &cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("otel-inject: cannot start the async runtime: {e}");
+            return ExitCode::from(otel_inject::cli::exit::FAILURE);
+        }
+    };
+    ExitCode::from(runtime.block_on(commands::run(cli.command)))
+}

@@ -1,0 +1,101 @@
+//! Dispatch of the subcommands and the mapping of their failures to exit codes.
+
+use std::io::Write;
+
+use kube::CustomResourceExt;
+use otel_inject_lib::Instrumentation;
+
+use crate::{
+    cli::{exit, Command, OfflineArgs},
+    manifest::read_source,
+    offline::{self, OfflineError, OfflineOptions},
+    serve,
+};
+
+/// Runs a subcommand; returns the exit code.
+pub async fn run(command: Command) -> u8 {
+    match command {
+        Command::Serve(args) => serve::run(*args).await,
+        Command::Inject(args) => {
+            let output = args.output;
+            offline_command(&args.input, |text, source, options| {
+                Box::pin(
+                    async move { offline::inject_stream(&text, &source, &options, output).await },
+                )
+            })
+            .await
+        }
+        Command::Review(args) => {
+            offline_command(&args, |text, source, options| {
+                Box::pin(async move { offline::review_stream(&text, &source, &options).await })
+            })
+            .await
+        }
+        Command::Explain(args) => {
+            offline_command(&args, |text, source, options| {
+                Box::pin(async move { offline::explain_stream(&text, &source, &options).await })
+            })
+            .await
+        }
+        Command::Crd => match serde_yaml::to_string(&Instrumentation::crd()) {
+            Ok(yaml) => write_out(&yaml),
+            Err(e) => {
+                eprintln!("otel-inject: cannot render the CRD: {e}");
+                exit::FAILURE
+            }
+        },
+    }
+}
+
+type OfflineFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, OfflineError>> + Send>>;
+
+async fn offline_command(
+    args: &OfflineArgs,
+    run: impl FnOnce(String, String, OfflineOptions) -> OfflineFuture,
+) -> u8 {
+    let source = if args.file == "-" {
+        "stdin".to_string()
+    } else {
+        args.file.clone()
+    };
+    let text = match read_source(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("otel-inject: cannot read {source}: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let options = OfflineOptions {
+        cluster_files: args.cluster_files.clone(),
+        default_namespace: args.namespace.clone(),
+        inject: args.inject.options(),
+    };
+    match run(text, source, options).await {
+        Ok(out) => write_out(&out),
+        Err(OfflineError::Input(e)) => {
+            eprintln!("otel-inject: {e}");
+            exit::INVALID_INPUT
+        }
+        Err(e) => {
+            eprintln!("otel-inject: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn write_out(text: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => exit::OK,
+        // A closed pipe (`| head`) is not worth a stack of errors.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("otel-inject: cannot write the output: {e}");
+            exit::FAILURE
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! otel-inject: the webhook runtime and offline CLI around `otel-inject-lib`.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that the integration tests
+//! drive the same server, TLS and cluster-view code in-process.
+
+pub mod admission;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod logging;
+pub mod manifest;
+pub mod metrics;
+pub mod offline;
+pub mod selfsigned;
+pub mod serve;
+pub mod server;
+pub mod tls;

@@ -1,0 +1,493 @@
+//! The offline commands: `inject` (rewrite a manifest stream as the webhook would mutate the
+//! pods it creates), `review` (the exact AdmissionReview response for each pod) and `explain`
+//! (what would be injected where, or why not). They share the webhook's decision code and a
+//! static cluster view built from the stream itself plus `--cluster` files.
+
+use std::{sync::Arc, time::Duration};
+
+use otel_inject_lib::{mutate, InjectOptions, InjectionDecision, PodContext};
+use serde_json::{json, Value};
+
+use crate::{
+    admission::Admission,
+    cluster::{lookup, ClusterObjects, ClusterView, StaticView},
+    manifest::{parse_stream, Document, ManifestError, StreamFormat},
+    metrics::Metrics,
+};
+
+/// Options shared by the offline commands.
+#[derive(Debug, Clone)]
+pub struct OfflineOptions {
+    /// Files with Instrumentations, Namespaces, ReplicaSets, Jobs.
+    pub cluster_files: Vec<String>,
+    /// Namespace of objects that name none (as `kubectl apply` without `-n`).
+    pub default_namespace: String,
+    /// Decision options.
+    pub inject: InjectOptions,
+}
+
+impl Default for OfflineOptions {
+    fn default() -> Self {
+        Self {
+            cluster_files: Vec::new(),
+            default_namespace: "default".to_string(),
+            inject: InjectOptions::default(),
+        }
+    }
+}
+
+/// Output syntax of `inject`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// `---`-separated YAML.
+    Yaml,
+    /// Pretty JSON, one value per document.
+    Json,
+}
+
+/// Failure of an offline command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OfflineError {
+    /// A document or cluster file is invalid.
+    #[error(transparent)]
+    Input(#[from] ManifestError),
+    /// Something unexpected (internal error).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Where a pod spec sits in a workload.
+#[derive(Debug, Clone, Copy)]
+struct PodSpecSite {
+    /// JSON pointer of the pod template (`""` for a Pod itself).
+    template: &'static str,
+}
+
+fn pod_spec_site(value: &Value) -> Option<PodSpecSite> {
+    let kind = value.get("kind").and_then(Value::as_str)?;
+    let api = value.get("apiVersion").and_then(Value::as_str)?;
+    let template = match (api, kind) {
+        ("v1", "Pod") => "",
+        ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => "/spec/template",
+        ("batch/v1", "Job") => "/spec/template",
+        ("batch/v1", "CronJob") => "/spec/jobTemplate/spec/template",
+        _ => return None,
+    };
+    Some(PodSpecSite { template })
+}
+
+/// A pod the offline commands decide for: the pod itself, or one built from a template.
+struct PodTarget {
+    /// "Deployment shop/web".
+    label: String,
+    namespace: String,
+    pod: Value,
+    site: PodSpecSite,
+}
+
+fn meta_str<'a>(value: &'a Value, field: &str) -> Option<&'a str> {
+    value
+        .get("metadata")?
+        .get(field)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+fn pod_target(
+    value: &Value,
+    default_namespace: &str,
+    source: &str,
+    number: usize,
+) -> Result<Option<PodTarget>, ManifestError> {
+    let Some(site) = pod_spec_site(value) else {
+        return Ok(None);
+    };
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let namespace = meta_str(value, "namespace")
+        .unwrap_or(default_namespace)
+        .to_string();
+    let name = meta_str(value, "name")
+        .or_else(|| meta_str(value, "generateName"))
+        .unwrap_or("")
+        .to_string();
+    let label = format!("{kind} {namespace}/{name}");
+    if site.template.is_empty() {
+        return Ok(Some(PodTarget {
+            label,
+            namespace,
+            pod: value.clone(),
+            site,
+        }));
+    }
+    let template = value.pointer(site.template).ok_or_else(|| {
+        ManifestError::new(
+            source,
+            number,
+            format!("{label}: field `{}` is missing", dotted(site.template)),
+        )
+    })?;
+    if !template.is_object() {
+        return Err(ManifestError::new(
+            source,
+            number,
+            format!(
+                "{label}: field `{}` must be a mapping",
+                dotted(site.template)
+            ),
+        ));
+    }
+    let mut metadata = match template.get("metadata") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return Err(ManifestError::new(
+                source,
+                number,
+                format!(
+                    "{label}: field `{}.metadata` must be a mapping",
+                    dotted(site.template)
+                ),
+            ))
+        }
+    };
+    metadata.insert("namespace".into(), json!(namespace));
+    // The controller's pods carry an owner reference to it; that is what makes the workload's
+    // name show up in the resource attributes.
+    metadata.insert(
+        "ownerReferences".into(),
+        json!([{
+            "apiVersion": value.get("apiVersion").cloned().unwrap_or(Value::Null),
+            "kind": kind,
+            "name": name,
+            "uid": meta_str(value, "uid").unwrap_or(""),
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }]),
+    );
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
+    });
+    Ok(Some(PodTarget {
+        label,
+        namespace,
+        pod,
+        site,
+    }))
+}
+
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+/// A parsed input stream and the view built from it.
+struct Input {
+    format: StreamFormat,
+    docs: Vec<Document>,
+    view: StaticView,
+    source: String,
+}
+
+fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, OfflineError> {
+    let (format, docs) = parse_stream(text, source)?;
+    let mut objects = ClusterObjects::default();
+    for file in &options.cluster_files {
+        objects.load_file(file, &options.default_namespace)?;
+    }
+    // Objects in the stream win over files: the stream is what is about to be applied.
+    for doc in &docs {
+        objects.add(&doc.value, &options.default_namespace, source, doc.number)?;
+    }
+    let view = StaticView::with_default_instrumentation(objects).map_err(OfflineError::Internal)?;
+    Ok(Input {
+        format,
+        docs,
+        view,
+        source: source.to_string(),
+    })
+}
+
+fn for_each_target(
+    value: &Value,
+    options: &OfflineOptions,
+    source: &str,
+    number: usize,
+    f: &mut dyn FnMut(PodTarget) -> Result<(), OfflineError>,
+) -> Result<(), OfflineError> {
+    if value.get("kind").and_then(Value::as_str) == Some("List") {
+        if let Some(items) = value.get("items").and_then(Value::as_array) {
+            for item in items {
+                for_each_target(item, options, source, number, f)?;
+            }
+        }
+        return Ok(());
+    }
+    if let Some(target) = pod_target(value, &options.default_namespace, source, number)? {
+        f(target)?;
+    }
+    Ok(())
+}
+
+async fn decide(
+    view: &StaticView,
+    target: &PodTarget,
+    options: &InjectOptions,
+) -> InjectionDecision {
+    let found = lookup(view, &target.pod, &target.namespace, Duration::ZERO).await;
+    let ctx = PodContext {
+        pod: &target.pod,
+        namespace: &found.namespace,
+        instrumentations: &found.instrumentations,
+        owners: &found.owners,
+        options,
+    };
+    mutate(&ctx)
+}
+
+/// Moves every path of `patch` under `prefix` (`/spec/template`).
+fn rebase_patch(patch: &json_patch::Patch, prefix: &str) -> Result<json_patch::Patch, String> {
+    let mut ops = serde_json::to_value(patch).map_err(|e| e.to_string())?;
+    if let Some(ops) = ops.as_array_mut() {
+        for op in ops {
+            for field in ["path", "from"] {
+                if let Some(Value::String(p)) = op.get_mut(field) {
+                    *p = format!("{prefix}{p}");
+                }
+            }
+        }
+    }
+    serde_json::from_value(ops).map_err(|e| e.to_string())
+}
+
+/// Applies a decision's patch to the document in place.
+fn apply(doc: &mut Value, target: &PodTarget, decision: &InjectionDecision) -> Result<(), String> {
+    if decision.patch.0.is_empty() {
+        return Ok(());
+    }
+    let patch = if target.site.template.is_empty() {
+        decision.patch.clone()
+    } else {
+        // The pod built from the template always has metadata; the template may not.
+        if let Some(Value::Object(t)) = doc.pointer_mut(target.site.template) {
+            t.entry("metadata").or_insert_with(|| json!({}));
+        }
+        rebase_patch(&decision.patch, target.site.template)?
+    };
+    json_patch::patch(doc, &patch).map_err(|e| e.to_string())
+}
+
+/// `otel-inject inject`: the stream with every pod and pod template injected.
+pub async fn inject_stream(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+    output: OutputFormat,
+) -> Result<String, OfflineError> {
+    let input = load(text, source, options)?;
+    let mut out_docs: Vec<(bool, Document)> = Vec::new();
+    for doc in input.docs {
+        let mut value = doc.value.clone();
+        let mut targets = Vec::new();
+        for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
+            targets.push(t);
+            Ok(())
+        })?;
+        let mut changed = false;
+        if doc.kind() == "List" {
+            // Items are patched one by one, each at its own index.
+            if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
+                for item in items.iter_mut() {
+                    if let Some(target) =
+                        pod_target(item, &options.default_namespace, &input.source, doc.number)?
+                    {
+                        let decision = decide(&input.view, &target, &options.inject).await;
+                        changed |= !decision.patch.0.is_empty();
+                        apply(item, &target, &decision).map_err(|e| {
+                            ManifestError::new(
+                                &input.source,
+                                doc.number,
+                                format!("{}: cannot apply the patch: {e}", target.label),
+                            )
+                        })?;
+                    }
+                }
+            }
+        } else {
+            for target in targets {
+                let decision = decide(&input.view, &target, &options.inject).await;
+                changed |= !decision.patch.0.is_empty();
+                apply(&mut value, &target, &decision).map_err(|e| {
+                    ManifestError::new(
+                        &input.source,
+                        doc.number,
+                        format!("{}: cannot apply the patch: {e}", target.label),
+                    )
+                })?;
+            }
+        }
+        out_docs.push((changed, Document { value, ..doc }));
+    }
+    render(&out_docs, input.format, output)
+}
+
+fn render(
+    docs: &[(bool, Document)],
+    input: StreamFormat,
+    output: OutputFormat,
+) -> Result<String, OfflineError> {
+    let same_syntax = matches!(
+        (input, output),
+        (StreamFormat::Yaml, OutputFormat::Yaml) | (StreamFormat::Json, OutputFormat::Json)
+    );
+    let mut parts = Vec::new();
+    for (changed, doc) in docs {
+        if !changed && same_syntax {
+            // Untouched documents come back byte for byte, comments included.
+            parts.push(doc.text.trim_end_matches('\n').to_string());
+            continue;
+        }
+        if doc.value.is_null() {
+            continue;
+        }
+        let text = match output {
+            OutputFormat::Yaml => serde_yaml::to_string(&doc.value)
+                .map_err(|e| OfflineError::Internal(format!("cannot write YAML: {e}")))?,
+            OutputFormat::Json => serde_json::to_string_pretty(&doc.value)
+                .map_err(|e| OfflineError::Internal(format!("cannot write JSON: {e}")))?,
+        };
+        parts.push(text.trim_end_matches('\n').to_string());
+    }
+    Ok(match output {
+        OutputFormat::Yaml => {
+            let mut s = String::new();
+            for p in parts {
+                s.push_str("---\n");
+                s.push_str(&p);
+                s.push('\n');
+            }
+            s
+        }
+        OutputFormat::Json => {
+            let mut s = parts.join("\n");
+            s.push('\n');
+            s
+        }
+    })
+}
+
+/// `otel-inject explain`: per pod and container, what would be injected or why not.
+pub async fn explain_stream(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+) -> Result<String, OfflineError> {
+    let input = load(text, source, options)?;
+    let mut out = String::new();
+    if input.view.uses_default_instrumentation() {
+        out.push_str(
+            "(no Instrumentation given: using the built-in default, which exports to \
+             http://jaeger-collector.monitoring.svc.cluster.local:4318)\n\n",
+        );
+    }
+    let mut count = 0;
+    for doc in &input.docs {
+        let mut targets = Vec::new();
+        for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
+            targets.push(t);
+            Ok(())
+        })?;
+        for target in targets {
+            count += 1;
+            let decision = decide(&input.view, &target, &options.inject).await;
+            let what = if target.site.template.is_empty() {
+                "pod"
+            } else {
+                "pod template"
+            };
+            out.push_str(&format!(
+                "{} (document {}, {what}):\n",
+                target.label, doc.number
+            ));
+            for line in decision.explain().lines() {
+                out.push_str("  ");
+                out.push_str(line);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+    }
+    if count == 0 {
+        out.push_str(
+            "no Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob in the input\n",
+        );
+    }
+    Ok(out)
+}
+
+/// `otel-inject review`: for each AdmissionReview in the input (or each pod / pod template,
+/// wrapped in the review the API server would send for its creation), the response.
+pub async fn review_stream(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+) -> Result<String, OfflineError> {
+    let input = load(text, source, options)?;
+    let view: Arc<dyn ClusterView> = Arc::new(input.view.clone());
+    let admission = Admission::new(
+        view,
+        options.inject.clone(),
+        Arc::new(Metrics::new()),
+        Duration::ZERO,
+    );
+    let mut out = String::new();
+    for doc in &input.docs {
+        let mut reviews = Vec::new();
+        if doc.kind() == "AdmissionReview" {
+            reviews.push(doc.value.clone());
+        } else {
+            for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
+                reviews.push(synthetic_review(&t, doc.number, reviews.len()));
+                Ok(())
+            })?;
+        }
+        for review in reviews {
+            let (response, _) = admission
+                .review_value(&review)
+                .await
+                .map_err(|e| ManifestError::new(&input.source, doc.number, e.to_string()))?;
+            out.push_str(
+                &serde_json::to_string_pretty(&response)
+                    .map_err(|e| OfflineError::Internal(e.to_string()))?,
+            );
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// The review the API server sends when a pod is created (user and uid made up, stable).
+fn synthetic_review(target: &PodTarget, number: usize, index: usize) -> Value {
+    let name = meta_str(&target.pod, "name").unwrap_or("");
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": format!("00000000-0000-0000-0000-{:06}{:06}", number, index),
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": name,
+            "namespace": target.namespace,
+            "operation": "CREATE",
+            "userInfo": {"username": "otel-inject-review"},
+            "object": target.pod,
+            "oldObject": null,
+            "dryRun": true,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"},
+        }
+    })
+}

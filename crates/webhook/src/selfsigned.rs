@@ -1,0 +1,267 @@
+//! Self-signed serving certificates: a fresh CA and a leaf signed by it at start-up, the CA
+//! published as the `caBundle` of every webhook in our MutatingWebhookConfiguration, and a
+//! rotation before expiry that publishes old + new CA first and switches the leaf afterwards,
+//! so the API server trusts both sides of the switch. No cert-manager, no Secret, no reload race.
+
+use std::{sync::Arc, time::Duration};
+
+use k8s_openapi::{api::admissionregistration::v1::MutatingWebhookConfiguration, ByteString};
+use kube::{
+    api::{Api, Patch, PatchParams},
+    Client,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+use time::OffsetDateTime;
+
+use crate::tls::{serving_key_from_pem, ServingKey, SwappableCert, TlsError};
+
+/// A CA and the serving key pair it signed.
+#[derive(Debug)]
+pub struct Issued {
+    /// What the listener serves.
+    pub serving: ServingKey,
+    /// The CA certificate, PEM: what clients (the API server, curl) must trust.
+    pub ca_pem: String,
+}
+
+/// The DNS names the API server uses to reach a Service, plus extra SANs (IPs for local use).
+pub fn service_sans(service: &str, namespace: &str, extra: &[String]) -> Vec<String> {
+    let mut sans = vec![
+        service.to_string(),
+        format!("{service}.{namespace}"),
+        format!("{service}.{namespace}.svc"),
+        format!("{service}.{namespace}.svc.cluster.local"),
+    ];
+    for san in extra {
+        if !sans.contains(san) {
+            sans.push(san.clone());
+        }
+    }
+    sans
+}
+
+/// Generates a new CA and a leaf for `sans`, both valid for `validity` from now (backdated by
+/// five minutes for clock skew between nodes).
+pub fn issue(sans: &[String], validity: Duration) -> Result<Issued, TlsError> {
+    let now = OffsetDateTime::now_utc();
+    let not_before = now - time::Duration::minutes(5);
+    let not_after =
+        now + time::Duration::seconds(i64::try_from(validity.as_secs()).unwrap_or(i64::MAX / 2));
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    let mut ca_name = DistinguishedName::new();
+    ca_name.push(
+        DnType::CommonName,
+        format!("otel-inject CA {}", now.unix_timestamp()),
+    );
+    ca_params.distinguished_name = ca_name;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.not_before = not_before;
+    ca_params.not_after = not_after;
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+
+    let mut leaf_params = CertificateParams::new(sans.to_vec())?;
+    let mut leaf_name = DistinguishedName::new();
+    leaf_name.push(
+        DnType::CommonName,
+        sans.first()
+            .cloned()
+            .unwrap_or_else(|| "otel-inject".to_string()),
+    );
+    leaf_params.distinguished_name = leaf_name;
+    leaf_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf_params.not_before = not_before;
+    leaf_params.not_after = not_after;
+    leaf_params.use_authority_key_identifier_extension = true;
+    let leaf_key = KeyPair::generate()?;
+    let leaf = leaf_params.signed_by(&leaf_key, &ca)?;
+
+    let chain_pem = leaf.pem();
+    let serving = serving_key_from_pem(
+        chain_pem.as_bytes(),
+        leaf_key.serialize_pem().as_bytes(),
+        "generated certificate",
+        "generated key",
+    )?;
+    Ok(Issued {
+        serving,
+        ca_pem: ca.pem(),
+    })
+}
+
+/// Errors publishing the CA.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The configuration could not be read.
+    #[error("cannot read MutatingWebhookConfiguration {name}: {source}")]
+    Get {
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+    /// It has no webhooks to patch.
+    #[error("MutatingWebhookConfiguration {0} has no webhooks; nothing to put a caBundle on")]
+    NoWebhooks(String),
+    /// The patch was refused.
+    #[error("cannot patch the caBundle of MutatingWebhookConfiguration {name}: {source}")]
+    Patch {
+        /// Its name.
+        name: String,
+        /// The API error.
+        source: kube::Error,
+    },
+}
+
+/// Sets `clientConfig.caBundle` of every webhook in the configuration `name` to `bundle_pem`.
+/// A JSON patch with a `test` on each webhook's name, so a concurrent edit that reorders the
+/// list fails the patch instead of putting our CA on someone else's webhook.
+pub async fn publish_ca_bundle(
+    client: Client,
+    name: &str,
+    bundle_pem: &str,
+) -> Result<usize, PublishError> {
+    let api: Api<MutatingWebhookConfiguration> = Api::all(client);
+    let current = api.get(name).await.map_err(|source| PublishError::Get {
+        name: name.to_string(),
+        source,
+    })?;
+    let webhooks = current.webhooks.unwrap_or_default();
+    if webhooks.is_empty() {
+        return Err(PublishError::NoWebhooks(name.to_string()));
+    }
+    let bundle =
+        serde_json::to_value(ByteString(bundle_pem.as_bytes().to_vec())).unwrap_or_default();
+    let mut ops = Vec::new();
+    for (i, hook) in webhooks.iter().enumerate() {
+        ops.push(serde_json::json!({"op": "test", "path": format!("/webhooks/{i}/name"), "value": hook.name}));
+        ops.push(serde_json::json!({"op": "add", "path": format!("/webhooks/{i}/clientConfig/caBundle"), "value": bundle}));
+    }
+    let patch: json_patch::Patch =
+        serde_json::from_value(serde_json::Value::Array(ops)).map_err(|e| PublishError::Patch {
+            name: name.to_string(),
+            source: kube::Error::SerdeError(e),
+        })?;
+    api.patch(name, &PatchParams::default(), &Patch::Json::<()>(patch))
+        .await
+        .map_err(|source| PublishError::Patch {
+            name: name.to_string(),
+            source,
+        })?;
+    Ok(webhooks.len())
+}
+
+/// Rotation settings.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// SANs of every leaf.
+    pub sans: Vec<String>,
+    /// Lifetime of each CA and leaf.
+    pub validity: Duration,
+    /// Rotate when less than this is left.
+    pub renew_before: Duration,
+    /// Wait between publishing the new CA and serving the new leaf, so that every API server
+    /// has seen the new bundle.
+    pub propagation: Duration,
+}
+
+/// Where a new CA bundle goes.
+pub trait CaPublisher: Send + Sync {
+    /// Publishes `bundle_pem` (one or more CA certificates).
+    fn publish<'a>(
+        &'a self,
+        bundle_pem: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>>;
+}
+
+/// Publishes to a MutatingWebhookConfiguration.
+pub struct WebhookConfigPublisher {
+    /// Client.
+    pub client: Client,
+    /// Configuration name.
+    pub name: String,
+}
+
+impl CaPublisher for WebhookConfigPublisher {
+    fn publish<'a>(
+        &'a self,
+        bundle_pem: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            publish_ca_bundle(self.client.clone(), &self.name, bundle_pem)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// Writes the bundle to a file (standalone mode: for curl's `--cacert`).
+pub struct FilePublisher(pub std::path::PathBuf);
+
+impl CaPublisher for FilePublisher {
+    fn publish<'a>(
+        &'a self,
+        bundle_pem: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            // Write then rename: a reader never sees half a bundle.
+            let tmp = self.0.with_extension("pem.tmp");
+            tokio::fs::write(&tmp, bundle_pem)
+                .await
+                .and(tokio::fs::rename(&tmp, &self.0).await)
+                .map_err(|e| format!("cannot write {}: {e}", self.0.display()))
+        })
+    }
+}
+
+/// Rotates forever: sleeps until `renew_before` before expiry, issues a new CA + leaf,
+/// publishes old + new CA, waits `propagation`, serves the new leaf. A failed publish is retried
+/// a minute later with the old leaf still in service (it is still valid).
+pub async fn rotate_forever(
+    rotation: Rotation,
+    target: Arc<SwappableCert>,
+    mut ca_pem: String,
+    publisher: Arc<dyn CaPublisher>,
+    on_rotated: impl Fn(Result<i64, String>) + Send + 'static,
+) {
+    loop {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let renew_at =
+            target.not_after_unix() - i64::try_from(rotation.renew_before.as_secs()).unwrap_or(0);
+        // Wall clock rather than a monotonic timer: a suspended VM must not sleep past expiry.
+        let wait = u64::try_from(renew_at - now).unwrap_or(0).min(300);
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            continue;
+        }
+        let issued = match issue(&rotation.sans, rotation.validity) {
+            Ok(i) => i,
+            Err(e) => {
+                on_rotated(Err(e.to_string()));
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                continue;
+            }
+        };
+        let bundle = format!("{}{}", ca_pem, issued.ca_pem);
+        if let Err(e) = publisher.publish(&bundle).await {
+            on_rotated(Err(e));
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            continue;
+        }
+        tokio::time::sleep(rotation.propagation).await;
+        let not_after = issued.serving.not_after_unix;
+        target.swap(issued.serving);
+        ca_pem = issued.ca_pem;
+        on_rotated(Ok(not_after));
+    }
+}
