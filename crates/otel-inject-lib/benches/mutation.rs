@@ -1,1 +1,96 @@
-fn main() {}
+//! One full mutation of a realistic Deployment pod (three containers, twenty env vars each),
+//! next to the floor: serde_json parse plus serialize of the same AdmissionReview.
+//! Run: `cargo bench -p otel-inject-lib --bench mutation`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use otel_inject_lib::{
+    mutate, InjectOptions, Instrumentation, NamespaceInfo, OwnerObject, PodContext,
+};
+use serde_json::{json, Value};
+
+fn review() -> Value {
+    let containers: Vec<Value> = ["api", "worker", "metrics"]
+        .iter()
+        .map(|name| {
+            let env: Vec<Value> = (0..20)
+                .map(|i| json!({"name": format!("APP_SETTING_{i}"), "value": format!("value-{i}-{name}")}))
+                .collect();
+            json!({"name": name, "image": format!("registry.example.com/shop/{name}:1.4.2"),
+                   "ports": [{"containerPort": 8080, "protocol": "TCP"}], "env": env,
+                   "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                   "volumeMounts": [{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}]})
+        })
+        .collect();
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "namespace": "shop", "operation": "CREATE",
+            "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
+            "object": {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"generateName": "checkout-7d4b9c8f6-", "namespace": "shop",
+                    "labels": {"app": "checkout", "pod-template-hash": "7d4b9c8f6"},
+                    "annotations": {"instrumentation.opentelemetry.io/inject-dotnet": "true",
+                                    "instrumentation.opentelemetry.io/dotnet-container-names": "api,worker"},
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "checkout-7d4b9c8f6", "uid": "rs-uid", "controller": true}]},
+                "spec": {"containers": containers, "volumes": [{"name": "kube-api-access", "projected": {"sources": []}}]}
+            },
+            "oldObject": null, "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+        }
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let body = serde_json::to_vec(&review()).expect("serialise");
+    let inst: Arc<Instrumentation> = Arc::new(
+        serde_json::from_value(json!({"apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
+            "metadata": {"name": "dotnet", "namespace": "shop"},
+            "spec": {"exporter": {"endpoint": "http://jaeger-collector.monitoring:4318"},
+                     "propagators": ["tracecontext", "baggage"], "sampler": {"type": "parentbased_always_on"}}}))
+        .expect("instrumentation"),
+    );
+    let insts = [inst];
+    let owners = [OwnerObject {
+        kind: "ReplicaSet".into(),
+        name: "checkout-7d4b9c8f6".into(),
+        uid: "rs-uid".into(),
+        owner_references: vec![serde_json::from_value(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "checkout", "uid": "d"}),
+        )
+        .expect("ref")],
+    }];
+    let ns = NamespaceInfo::named("shop");
+    let options = InjectOptions::default();
+
+    c.bench_function("floor: parse + serialize review", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_slice(black_box(&body)).expect("parse");
+            black_box(serde_json::to_vec(&v).expect("serialise"))
+        })
+    });
+    c.bench_function("mutation: parse + mutate + serialize patch", |b| {
+        b.iter(|| {
+            let v: Value = serde_json::from_slice(black_box(&body)).expect("parse");
+            let pod = &v["request"]["object"];
+            let d = mutate(&PodContext {
+                pod,
+                namespace: &ns,
+                instrumentations: &insts,
+                owners: &owners,
+                options: &options,
+            });
+            assert!(d.has_patch());
+            black_box(serde_json::to_vec(&d.patch).expect("serialise"))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -380,7 +380,10 @@ pub fn crd_yaml() -> Result<String, serde_yaml::Error> {
     use kube::CustomResourceExt;
     let mut crd = Instrumentation::crd();
     // Same annotations Argo CD needs for a CRD synced before its users (see deploy/README.md).
-    let annotations = crd.metadata.annotations.get_or_insert_with(Default::default);
+    let annotations = crd
+        .metadata
+        .annotations
+        .get_or_insert_with(Default::default);
     annotations.insert("argocd.argoproj.io/sync-wave".into(), "-2".into());
     annotations.insert(
         "argocd.argoproj.io/sync-options".into(),

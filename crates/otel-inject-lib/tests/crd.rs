@@ -31,18 +31,46 @@ fn crd_is_the_operators_resource() {
     assert_eq!(crd["metadata"]["name"], "instrumentations.opentelemetry.io");
     assert_eq!(crd["spec"]["scope"], "Namespaced");
     assert_eq!(crd["spec"]["names"]["kind"], "Instrumentation");
-    assert_eq!(crd["spec"]["names"]["shortNames"], serde_json::json!(["otelinst", "otelinsts"]));
+    assert_eq!(
+        crd["spec"]["names"]["shortNames"],
+        serde_json::json!(["otelinst", "otelinsts"])
+    );
     let v = &crd["spec"]["versions"][0];
     assert_eq!(v["name"], "v1alpha1");
     let spec = &v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
-    for field in ["exporter", "resource", "propagators", "sampler", "defaults", "env", "java",
-                  "nodejs", "python", "dotnet", "go", "apacheHttpd", "nginx", "imagePullPolicy",
-                  "initContainerSecurityContext"] {
-        assert!(spec.get(field).is_some(), "spec.{field} missing from the CRD schema");
+    for field in [
+        "exporter",
+        "resource",
+        "propagators",
+        "sampler",
+        "defaults",
+        "env",
+        "java",
+        "nodejs",
+        "python",
+        "dotnet",
+        "go",
+        "apacheHttpd",
+        "nginx",
+        "imagePullPolicy",
+        "initContainerSecurityContext",
+    ] {
+        assert!(
+            spec.get(field).is_some(),
+            "spec.{field} missing from the CRD schema"
+        );
     }
-    assert!(spec["exporter"]["properties"]["tls"]["properties"].get("ca_file").is_some());
-    assert!(spec["resource"]["properties"].get("addK8sUIDAttributes").is_some());
+    assert!(spec["exporter"]["properties"]["tls"]["properties"]
+        .get("ca_file")
+        .is_some());
+    assert!(spec["resource"]["properties"]
+        .get("addK8sUIDAttributes")
+        .is_some());
     assert!(spec["java"]["properties"].get("resources").is_some());
-    assert!(spec["dotnet"]["properties"].get("resourceRequirements").is_some());
-    assert!(spec["dotnet"]["properties"].get("volumeLimitSize").is_some());
+    assert!(spec["dotnet"]["properties"]
+        .get("resourceRequirements")
+        .is_some());
+    assert!(spec["dotnet"]["properties"]
+        .get("volumeLimitSize")
+        .is_some());
 }
