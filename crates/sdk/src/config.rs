@@ -254,6 +254,13 @@ impl Reader<'_> {
         problem: impl Into<String>,
         fallback: impl Into<String>,
     ) {
+        // One warning per variable: a second problem with the same variable is folded into
+        // the first, and the last fallback named is the one that applies.
+        if let Some(w) = self.warnings.iter_mut().find(|w| w.variable == variable) {
+            w.problem = format!("{}; {}", w.problem, problem.into());
+            w.fallback = fallback.into();
+            return;
+        }
         self.warnings.push(ConfigWarning {
             variable,
             value: value.to_string(),

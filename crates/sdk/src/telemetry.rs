@@ -43,6 +43,7 @@ const EXPORTER_INTERNALS: &[&str] = &[
     "opentelemetry",
     "opentelemetry_sdk",
     "opentelemetry_otlp",
+    "opentelemetry-otlp",
     "opentelemetry_http",
 ];
 

@@ -1,0 +1,390 @@
+//! Every variable the SDK reads: parsing, precedence, and the one warning a malformed value
+//! gives (variable, value, fallback). All through `EnvConfig::from_lookup` over a map.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use otel_inject_lib::sdk_values::{OtlpProtocol, Propagator, SamplerKind};
+use otel_inject_sdk::config::{CodeDefaults, Compression, EnvConfig, LogFormat, TracesExporter};
+use rstest::rstest;
+
+fn cfg(vars: &[(&str, &str)]) -> EnvConfig {
+    cfg_with(vars, &CodeDefaults::default())
+}
+
+fn cfg_with(vars: &[(&str, &str)], defaults: &CodeDefaults) -> EnvConfig {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    EnvConfig::from_lookup_with(|k| map.get(k).cloned(), defaults)
+}
+
+fn only_warning(c: &EnvConfig) -> String {
+    assert_eq!(c.warnings.len(), 1, "{:#?}", c.warnings);
+    c.warnings[0].to_string()
+}
+
+#[test]
+fn empty_environment_gives_spec_defaults() {
+    let c = cfg(&[]);
+    assert!(!c.disabled);
+    assert_eq!(c.service_name, None);
+    assert_eq!(c.traces_exporter, TracesExporter::Otlp);
+    assert_eq!(c.otlp.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(c.otlp.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(c.otlp.timeout, Duration::from_secs(10));
+    assert_eq!(c.otlp.compression, Compression::None);
+    assert_eq!(c.sampler.kind, SamplerKind::ParentBasedAlwaysOn);
+    assert_eq!(
+        c.propagators,
+        vec![Propagator::TraceContext, Propagator::Baggage]
+    );
+    assert_eq!(c.batch.max_queue_size, 2048);
+    assert_eq!(c.batch.max_export_batch_size, 512);
+    assert_eq!(c.batch.schedule_delay, Duration::from_millis(5000));
+    assert_eq!(c.batch.export_timeout, Duration::from_millis(30000));
+    assert_eq!(c.log_format, LogFormat::Text);
+    assert!(c.warnings.is_empty());
+}
+
+#[rstest]
+#[case::generic_http_gets_signal_path(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")], OtlpProtocol::HttpProtobuf, "http://collector:4318/v1/traces")]
+#[case::generic_trailing_slash(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")], OtlpProtocol::HttpProtobuf, "http://collector:4318/v1/traces")]
+#[case::generic_with_base_path(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://gw.example/otlp")], OtlpProtocol::HttpProtobuf, "https://gw.example/otlp/v1/traces")]
+#[case::signal_used_as_is(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://collector:4318/custom"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://other:4318")], OtlpProtocol::HttpProtobuf, "http://collector:4318/custom")]
+#[case::grpc_generic_as_is(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")], OtlpProtocol::Grpc, "http://collector:4317")]
+#[case::grpc_default_endpoint(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")], OtlpProtocol::Grpc, "http://localhost:4317")]
+#[case::port_4317_means_grpc(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")], OtlpProtocol::Grpc, "http://collector:4317")]
+#[case::explicit_protocol_beats_port(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")], OtlpProtocol::HttpProtobuf, "http://collector:4317/v1/traces")]
+#[case::signal_protocol_beats_generic(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")], OtlpProtocol::Grpc, "http://localhost:4317")]
+#[case::http_json(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")], OtlpProtocol::HttpJson, "http://localhost:4318/v1/traces")]
+#[case::schemeless_grpc_is_https(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")], OtlpProtocol::Grpc, "https://collector:4317")]
+#[case::schemeless_grpc_insecure(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_EXPORTER_OTLP_INSECURE", "true")], OtlpProtocol::Grpc, "http://collector:4317")]
+fn endpoints_and_protocols(
+    #[case] vars: &[(&str, &str)],
+    #[case] protocol: OtlpProtocol,
+    #[case] endpoint: &str,
+) {
+    let c = cfg(vars);
+    assert_eq!(c.otlp.protocol, protocol);
+    assert_eq!(c.otlp.endpoint, endpoint);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[rstest]
+#[case::env_endpoint_beats_code(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")], "http://env:4318/v1/traces")]
+#[case::code_endpoint_when_env_unset(&[], "http://code:4318/v1/traces")]
+#[case::empty_env_counts_as_unset(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "  ")], "http://code:4318/v1/traces")]
+fn code_endpoint_is_only_a_default(#[case] vars: &[(&str, &str)], #[case] endpoint: &str) {
+    let d = CodeDefaults {
+        endpoint: Some("http://code:4318".into()),
+        ..Default::default()
+    };
+    assert_eq!(cfg_with(vars, &d).otlp.endpoint, endpoint);
+}
+
+#[rstest]
+#[case::env_wins(&[("OTEL_SERVICE_NAME", "from-env")], Some("from-env"))]
+#[case::code_default(&[], Some("from-code"))]
+fn service_name_precedence(#[case] vars: &[(&str, &str)], #[case] expected: Option<&str>) {
+    let d = CodeDefaults {
+        service_name: Some("from-code".into()),
+        ..Default::default()
+    };
+    assert_eq!(cfg_with(vars, &d).service_name.as_deref(), expected);
+}
+
+#[test]
+fn resource_attributes_expand_unexpanded_references_and_override_code() {
+    let d = CodeDefaults {
+        resource_attributes: vec![
+            ("service.version".into(), "code".into()),
+            ("team".into(), "a".into()),
+        ],
+        ..Default::default()
+    };
+    let c = cfg_with(
+        &[
+            ("OTEL_RESOURCE_ATTRIBUTES_POD_NAME", "orders-7d9f-x2"),
+            ("OTEL_RESOURCE_ATTRIBUTES_NODE_NAME", "node-1"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "k8s.pod.name=$(OTEL_RESOURCE_ATTRIBUTES_POD_NAME),k8s.node.name=$(OTEL_RESOURCE_ATTRIBUTES_NODE_NAME),service.version=1.2,note=a%20b",
+            ),
+        ],
+        &d,
+    );
+    let get = |k: &str| {
+        c.resource_attributes
+            .iter()
+            .find(|(ek, _)| ek == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("k8s.pod.name"), Some("orders-7d9f-x2"));
+    assert_eq!(get("k8s.node.name"), Some("node-1"));
+    assert_eq!(get("service.version"), Some("1.2"));
+    assert_eq!(get("team"), Some("a"));
+    assert_eq!(get("note"), Some("a b"));
+    assert!(c.warnings.is_empty());
+}
+
+#[rstest]
+#[case::malformed_entry("a=1,broken", "OTEL_RESOURCE_ATTRIBUTES=\"a=1,broken\" is invalid: entry \"broken\" is not of the form key=value; using the other entries")]
+#[case::unresolvable_reference("k8s.pod.uid=$(OTEL_RESOURCE_ATTRIBUTES_POD_UID)", "OTEL_RESOURCE_ATTRIBUTES=\"k8s.pod.uid=$(OTEL_RESOURCE_ATTRIBUTES_POD_UID)\" is invalid: k8s.pod.uid=$(OTEL_RESOURCE_ATTRIBUTES_POD_UID) references a variable that is not set; using no k8s.pod.uid from this variable")]
+fn resource_attribute_warnings(#[case] value: &str, #[case] warning: &str) {
+    let c = cfg(&[("OTEL_RESOURCE_ATTRIBUTES", value)]);
+    assert_eq!(only_warning(&c), warning);
+    assert!(!c.resource_attributes.iter().any(|(_, v)| v.contains("$(")));
+}
+
+#[rstest]
+#[case::sdk_disabled_true("OTEL_SDK_DISABLED", "true", "")]
+#[case::sdk_disabled_mixed_case("OTEL_SDK_DISABLED", "TRUE", "")]
+#[case::sdk_disabled_bad(
+    "OTEL_SDK_DISABLED",
+    "yes",
+    "OTEL_SDK_DISABLED=\"yes\" is invalid: expected true or false; using false"
+)]
+#[case::insecure_bad(
+    "OTEL_EXPORTER_OTLP_INSECURE",
+    "maybe",
+    "OTEL_EXPORTER_OTLP_INSECURE=\"maybe\" is invalid: expected true or false; using false"
+)]
+#[case::protocol_bad("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", "OTEL_EXPORTER_OTLP_PROTOCOL=\"thrift\" is invalid: expected one of: grpc, http/protobuf, http/json; using the next setting (the other protocol variable, else inferred from the endpoint port, else http/protobuf)")]
+#[case::traces_protocol_bad("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=\"udp\" is invalid: expected one of: grpc, http/protobuf, http/json; using the next setting (the other protocol variable, else inferred from the endpoint port, else http/protobuf)")]
+#[case::endpoint_bad_scheme("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://x:1", "OTEL_EXPORTER_OTLP_ENDPOINT=\"ftp://x:1\" is invalid: the scheme must be http or https; using the next endpoint setting or the default")]
+#[case::endpoint_schemeless_http("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "OTEL_EXPORTER_OTLP_ENDPOINT=\"collector:4318\" is invalid: an HTTP endpoint needs a scheme (http:// or https://); using http://collector:4318")]
+#[case::traces_endpoint_garbage("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"http://\" is invalid: not a valid URL; using the next endpoint setting or the default")]
+#[case::timeout_bad("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "OTEL_EXPORTER_OTLP_TIMEOUT=\"10s\" is invalid: expected a whole number of milliseconds; using 10000 ms")]
+#[case::traces_timeout_bad("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-1", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=\"-1\" is invalid: expected a whole number of milliseconds; using 10000 ms")]
+#[case::compression_bad("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "OTEL_EXPORTER_OTLP_COMPRESSION=\"brotli\" is invalid: expected gzip or none; using no compression")]
+#[case::headers_bad("OTEL_EXPORTER_OTLP_HEADERS", "api-key=secret,oops", "OTEL_EXPORTER_OTLP_HEADERS=\"api-key=***,oops\" is invalid: entry \"oops\" is not of the form key=value; using the other headers")]
+#[case::client_cert_without_key("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/tls/client.crt", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=\"/tls/client.crt\" is invalid: OTEL_EXPORTER_OTLP_CLIENT_KEY is not set; using no client certificate")]
+#[case::client_key_without_cert("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/tls/client.key", "OTEL_EXPORTER_OTLP_CLIENT_KEY=\"/tls/client.key\" is invalid: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not set; using no client certificate")]
+#[case::sampler_bad("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER=\"sometimes\" is invalid: expected one of: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, jaeger_remote, parentbased_jaeger_remote, xray; using parentbased_always_on")]
+#[case::sampler_unimplemented("OTEL_TRACES_SAMPLER", "jaeger_remote", "OTEL_TRACES_SAMPLER=\"jaeger_remote\" is invalid: jaeger_remote is not implemented by this SDK; using parentbased_always_on")]
+#[case::propagator_unknown("OTEL_PROPAGATORS", "tracecontext,zipkin", "OTEL_PROPAGATORS=\"tracecontext,zipkin\" is invalid: \"zipkin\" is not a propagator; expected one of: tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none; using the other propagators")]
+#[case::propagator_unimplemented("OTEL_PROPAGATORS", "xray,b3", "OTEL_PROPAGATORS=\"xray,b3\" is invalid: xray is not implemented by this SDK; using the other propagators")]
+#[case::propagators_all_bad("OTEL_PROPAGATORS", "foo", "OTEL_PROPAGATORS=\"foo\" is invalid: \"foo\" is not a propagator; expected one of: tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none; no usable propagator; using tracecontext,baggage")]
+#[case::propagators_none_mixed("OTEL_PROPAGATORS", "none,b3", "OTEL_PROPAGATORS=\"none,b3\" is invalid: none cannot be combined with other propagators; using none")]
+#[case::traces_exporter_bad(
+    "OTEL_TRACES_EXPORTER",
+    "zipkin",
+    "OTEL_TRACES_EXPORTER=\"zipkin\" is invalid: expected otlp or none; using otlp"
+)]
+#[case::bsp_delay_bad("OTEL_BSP_SCHEDULE_DELAY", "soon", "OTEL_BSP_SCHEDULE_DELAY=\"soon\" is invalid: expected a whole number of milliseconds; using 5000 ms")]
+#[case::bsp_timeout_bad("OTEL_BSP_EXPORT_TIMEOUT", "1.5", "OTEL_BSP_EXPORT_TIMEOUT=\"1.5\" is invalid: expected a whole number of milliseconds; using 30000 ms")]
+#[case::bsp_queue_bad(
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "0",
+    "OTEL_BSP_MAX_QUEUE_SIZE=\"0\" is invalid: expected a positive whole number; using 2048"
+)]
+#[case::bsp_batch_bad("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "lots", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=\"lots\" is invalid: expected a positive whole number; using 512")]
+#[case::traceparent_bad("TRACEPARENT", "00-abc-def-01", "TRACEPARENT=\"00-abc-def-01\" is invalid: expected a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>, ids not all zero; using no parent (root spans start new traces)")]
+#[case::traceparent_zero_ids("TRACEPARENT", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "TRACEPARENT=\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\" is invalid: expected a W3C traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>, ids not all zero; using no parent (root spans start new traces)")]
+#[case::log_format_bad(
+    "OTEL_INJECT_LOG_FORMAT",
+    "xml",
+    "OTEL_INJECT_LOG_FORMAT=\"xml\" is invalid: expected text or json; using text"
+)]
+fn one_variable(#[case] var: &str, #[case] value: &str, #[case] warning: &str) {
+    let c = cfg(&[(var, value)]);
+    if warning.is_empty() {
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    } else {
+        assert_eq!(only_warning(&c), warning);
+        assert_eq!(c.warnings[0].variable, var);
+    }
+}
+
+#[test]
+fn sdk_disabled_is_read() {
+    assert!(cfg(&[("OTEL_SDK_DISABLED", "true")]).disabled);
+    assert!(!cfg(&[("OTEL_SDK_DISABLED", "false")]).disabled);
+    assert!(!cfg(&[("OTEL_SDK_DISABLED", "yes")]).disabled);
+}
+
+#[rstest]
+#[case::generic(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%3Db,X-Tenant=acme")], &[("api-key", "a=b"), ("x-tenant", "acme")])]
+#[case::signal_replaces_generic(&[("OTEL_EXPORTER_OTLP_HEADERS", "a=1"), ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=2")], &[("b", "2")])]
+fn headers(#[case] vars: &[(&str, &str)], #[case] expected: &[(&str, &str)]) {
+    let c = cfg(vars);
+    let mut got: Vec<(&str, &str)> = c
+        .otlp
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(got, expected);
+}
+
+#[rstest]
+#[case::generic(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")], 2500)]
+#[case::signal_wins(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"), ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "700")], 700)]
+#[case::zero_means_default(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "0")], 10000)]
+fn timeouts(#[case] vars: &[(&str, &str)], #[case] ms: u64) {
+    assert_eq!(cfg(vars).otlp.timeout, Duration::from_millis(ms));
+}
+
+#[rstest]
+#[case::gzip(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")], Compression::Gzip)]
+#[case::signal_none_wins(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none")], Compression::None)]
+#[case::case_insensitive(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP")], Compression::Gzip)]
+fn compression(#[case] vars: &[(&str, &str)], #[case] expected: Compression) {
+    assert_eq!(cfg(vars).otlp.compression, expected);
+}
+
+#[test]
+fn tls_files_are_kept() {
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/tls/ca.crt"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/tls/client.crt"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/tls/client.key"),
+    ]);
+    assert_eq!(c.otlp.ca_file.as_deref(), Some("/tls/ca.crt"));
+    assert_eq!(
+        c.otlp.client_identity,
+        Some(("/tls/client.crt".into(), "/tls/client.key".into()))
+    );
+}
+
+#[rstest]
+#[case::always_on("always_on", None, SamplerKind::AlwaysOn, 1.0)]
+#[case::always_off("always_off", None, SamplerKind::AlwaysOff, 1.0)]
+#[case::ratio("traceidratio", Some("0.25"), SamplerKind::TraceIdRatio, 0.25)]
+#[case::parent_ratio(
+    "parentbased_traceidratio",
+    Some("0.5"),
+    SamplerKind::ParentBasedTraceIdRatio,
+    0.5
+)]
+#[case::ratio_without_arg("traceidratio", None, SamplerKind::TraceIdRatio, 1.0)]
+#[case::parent_off("parentbased_always_off", None, SamplerKind::ParentBasedAlwaysOff, 1.0)]
+#[case::arg_ignored_for_non_ratio("always_on", Some("nonsense"), SamplerKind::AlwaysOn, 1.0)]
+fn samplers(
+    #[case] name: &str,
+    #[case] arg: Option<&str>,
+    #[case] kind: SamplerKind,
+    #[case] ratio: f64,
+) {
+    let mut vars = vec![("OTEL_TRACES_SAMPLER", name)];
+    if let Some(a) = arg {
+        vars.push(("OTEL_TRACES_SAMPLER_ARG", a));
+    }
+    let c = cfg(&vars);
+    assert_eq!(c.sampler.kind, kind);
+    assert_eq!(c.sampler.ratio, ratio);
+    assert!(c.warnings.is_empty());
+}
+
+#[rstest]
+#[case::out_of_range("1.5")]
+#[case::not_a_number("half")]
+fn sampler_arg_malformed(#[case] arg: &str) {
+    let c = cfg(&[
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", arg),
+    ]);
+    assert_eq!(
+        only_warning(&c),
+        format!("OTEL_TRACES_SAMPLER_ARG={arg:?} is invalid: expected a number between 0 and 1; using 1.0")
+    );
+    assert_eq!(c.sampler.ratio, 1.0);
+}
+
+#[rstest]
+#[case::w3c("tracecontext,baggage", &[Propagator::TraceContext, Propagator::Baggage])]
+#[case::b3("b3", &[Propagator::B3])]
+#[case::b3multi_and_jaeger("b3multi, jaeger", &[Propagator::B3Multi, Propagator::Jaeger])]
+#[case::none("none", &[])]
+#[case::uppercase("TraceContext", &[Propagator::TraceContext])]
+fn propagators(#[case] value: &str, #[case] expected: &[Propagator]) {
+    let c = cfg(&[("OTEL_PROPAGATORS", value)]);
+    assert_eq!(c.propagators, expected);
+    assert!(c.warnings.is_empty());
+}
+
+#[rstest]
+#[case::otlp("otlp", TracesExporter::Otlp)]
+#[case::none("none", TracesExporter::None)]
+fn traces_exporter(#[case] value: &str, #[case] expected: TracesExporter) {
+    assert_eq!(
+        cfg(&[("OTEL_TRACES_EXPORTER", value)]).traces_exporter,
+        expected
+    );
+}
+
+#[test]
+fn batch_settings() {
+    let c = cfg(&[
+        ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "1000"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "50"),
+    ]);
+    assert_eq!(c.batch.schedule_delay, Duration::from_millis(200));
+    assert_eq!(c.batch.export_timeout, Duration::from_millis(1000));
+    assert_eq!(
+        (c.batch.max_queue_size, c.batch.max_export_batch_size),
+        (100, 50)
+    );
+}
+
+#[test]
+fn batch_larger_than_queue_is_clamped() {
+    let c = cfg(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "500"),
+    ]);
+    assert_eq!(c.batch.max_export_batch_size, 100);
+    assert_eq!(
+        only_warning(&c),
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE=\"500\" is invalid: larger than OTEL_BSP_MAX_QUEUE_SIZE=100; using 100"
+    );
+}
+
+#[test]
+fn small_queue_lowers_the_default_batch() {
+    let c = cfg(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]);
+    assert_eq!(c.batch.max_export_batch_size, 100);
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn parent_context_variables() {
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let c = cfg(&[
+        ("TRACEPARENT", tp),
+        ("TRACESTATE", "a=b"),
+        ("BAGGAGE", "k=v"),
+    ]);
+    assert_eq!(c.parent.traceparent.as_deref(), Some(tp));
+    assert_eq!(c.parent.tracestate.as_deref(), Some("a=b"));
+    assert_eq!(c.parent.baggage.as_deref(), Some("k=v"));
+    // A tracestate without a valid traceparent means nothing.
+    let c = cfg(&[("TRACESTATE", "a=b")]);
+    assert_eq!(c.parent.tracestate, None);
+}
+
+#[rstest]
+#[case::json("json", None, LogFormat::Json)]
+#[case::text_beats_code("text", Some(LogFormat::Json), LogFormat::Text)]
+#[case::code_default("", Some(LogFormat::Json), LogFormat::Json)]
+fn log_format(#[case] value: &str, #[case] code: Option<LogFormat>, #[case] expected: LogFormat) {
+    let d = CodeDefaults {
+        log_format: code,
+        ..Default::default()
+    };
+    assert_eq!(
+        cfg_with(&[("OTEL_INJECT_LOG_FORMAT", value)], &d).log_format,
+        expected
+    );
+}
+
+#[test]
+fn several_problems_with_one_variable_give_one_warning() {
+    let c = cfg(&[("OTEL_PROPAGATORS", "foo,bar")]);
+    assert_eq!(c.warnings.len(), 1);
+}
