@@ -41,7 +41,14 @@ for input in demo-dotnet shop argo-step-pod; do
   fi
 done
 
-"$VENV/bin/python" "$HERE/injection_checks.py" check \
-  "$OUT/demo-dotnet.yaml" "$OUT/demo-dotnet.injected.yaml" \
-  "$OUT/shop.yaml" "$OUT/shop.injected.yaml" \
-  "$OUT/argo-step-pod.yaml" "$OUT/argo-step-pod.injected.yaml"
+if ! "$VENV/bin/python" "$HERE/injection_checks.py" check \
+    "$OUT/demo-dotnet.yaml" "$OUT/demo-dotnet.injected.yaml" \
+    "$OUT/shop.yaml" "$OUT/shop.injected.yaml" \
+    "$OUT/argo-step-pod.yaml" "$OUT/argo-step-pod.injected.yaml"; then
+  # Say why, in the binary's own words.
+  for input in demo-dotnet shop argo-step-pod; do
+    echo "-- otel-inject explain -f $input.yaml --cluster <otel-inject $ENV_NAME overlay>"
+    "$BIN" explain -f "$OUT/$input.yaml" --cluster "$OUT/cluster.yaml" 2>&1 | head -40 || true
+  done
+  exit 1
+fi

@@ -133,8 +133,10 @@ def check(dotnet_in: str, dotnet_out: str, shop_in: str, shop_out: str, argo_in:
     ok("exports OTLP/HTTP to the Jaeger collector",
        env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://jaeger-collector.monitoring.svc.cluster.local:4318",
        env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
-    ok("the app's own env kept, first", [e["name"] for e in app["env"]][:2] == ["ASPNETCORE_HTTP_PORTS", "HOME"],
-       [e["name"] for e in app["env"]][:4])
+    own = containers(pod_spec(before))["demo-dotnet"]["env"]
+    kept = [e for e in app["env"] if e["name"] in {o["name"] for o in own}]
+    ok("the app's own env kept, unchanged and in order (OTEL_NODE_IP/OTEL_POD_IP may precede it)",
+       kept == own, [e["name"] for e in app["env"]])
     ok("the Deployment's other fields untouched",
        {k: v for k, v in after["spec"].items() if k != "template"} == {k: v for k, v in before["spec"].items() if k != "template"}, "")
 
