@@ -5,6 +5,8 @@
 
 use std::{panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
+use futures::FutureExt;
+
 use k8s_openapi::ByteString;
 use kube::core::{
     admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation},
@@ -182,9 +184,28 @@ impl Admission {
             self.metrics
                 .admission(record.outcome, "none", record.reason);
         } else if let Some(pod) = raw_object {
-            response = self
-                .decide_pod(pod, &namespace, response, &mut record)
+            // Lookups and the lib promise not to panic; if either ever does, the pod is
+            // still admitted (the API server would otherwise see a broken connection).
+            let fallback = response.clone();
+            let decided = AssertUnwindSafe(self.decide_pod(pod, &namespace, response, &mut record))
+                .catch_unwind()
                 .await;
+            response = match decided {
+                Ok(r) => r,
+                Err(_) => {
+                    record.outcome = "failed";
+                    record.reason = "internal_error";
+                    record.summary = "the decision panicked: admitted unchanged".to_string();
+                    self.metrics
+                        .admission(record.outcome, "none", record.reason);
+                    let mut r = fallback;
+                    r.warnings = Some(vec![
+                        "otel-inject: internal error while deciding; pod admitted without instrumentation"
+                            .to_string(),
+                    ]);
+                    r
+                }
+            };
         } else {
             // The API server always sends the object on CREATE; a review without one is
             // answered (allowed) rather than rejected, so a tool replaying reviews is not broken.

@@ -1,0 +1,484 @@
+//! The real server on a loopback port, real rcgen certificates, a verifying TLS client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use common::*;
+use futures::future::BoxFuture;
+use hyper::StatusCode;
+use otel_inject::{
+    cluster::{ClusterView, StaticView},
+    server::Timeouts,
+};
+use otel_inject_lib::{Instrumentation, NamespaceInfo, OwnerKey, OwnerObject};
+use serde_json::Value;
+
+fn review_of(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+fn env_names(pod: &Value) -> Vec<String> {
+    pod.pointer("/spec/containers/0/env")
+        .and_then(Value::as_array)
+        .map(|env| {
+            env.iter()
+                .filter_map(|e| e.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn dotnet_pod_is_injected_on_both_paths() {
+    let server = start(shop_view()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let request = fixture_json("dotnet-pod-create.json");
+    for path in ["/mutate", "/mutate-v1-pod"] {
+        let (status, body) = post_json(&mut conn, path, fixture("dotnet-pod-create.json")).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let review = review_of(&body);
+        assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(review["kind"], "AdmissionReview");
+        assert_eq!(review["response"]["uid"], request["request"]["uid"]);
+        assert_eq!(review["response"]["allowed"], true);
+        assert_eq!(review["response"]["patchType"], "JSONPatch");
+        let patch: json_patch::Patch =
+            serde_json::from_value(decoded_patch(&review).unwrap()).unwrap();
+        let mut pod = request["request"]["object"].clone();
+        json_patch::patch(&mut pod, &patch).expect("the patch applies to the pod it was made for");
+        let names = env_names(&pod);
+        for expected in [
+            "CORECLR_ENABLE_PROFILING",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_RESOURCE_ATTRIBUTES",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        // The user's own variable survives.
+        assert!(names.iter().any(|n| n == "ASPNETCORE_URLS"));
+        // The owner chain came from the cluster view: the Deployment's name is an attribute.
+        let attrs = serde_json::to_string(&pod).unwrap();
+        assert!(attrs.contains("k8s.deployment.name=checkout"), "{attrs}");
+    }
+    let (status, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        metrics.contains(r#"otel_inject_admissions_total{outcome="injected",language="dotnet",reason="injected"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("otel_inject_decision_duration_seconds_count 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("otel_inject_certificate_expiry_timestamp_seconds"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"otel_inject_cache_objects{cache="instrumentations"} 1"#),
+        "{metrics}"
+    );
+    let (status, _) = admin_get(server.running.admin_addr.unwrap(), "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reviews_that_change_nothing_are_allowed_unchanged() {
+    let server = start(shop_view()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    for name in [
+        "plain-pod-create.json",
+        "configmap-create.json",
+        "dotnet-pod-update.json",
+        "dotnet-pod-create-dry-run.json",
+    ] {
+        let request = fixture_json(name);
+        let (status, body) = post_json(&mut conn, "/mutate", fixture(name)).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let review = review_of(&body);
+        assert_eq!(
+            review["response"]["uid"], request["request"]["uid"],
+            "{name}"
+        );
+        assert_eq!(review["response"]["allowed"], true, "{name}");
+        if name == "dotnet-pod-create-dry-run.json" {
+            // A dry run is decided like the real thing (no side effects either way).
+            assert!(decoded_patch(&review).is_some(), "{name}");
+        } else {
+            assert!(
+                review["response"].get("patch").is_none(),
+                "{name}: {review}"
+            );
+            assert!(
+                review["response"].get("patchType").is_none(),
+                "{name}: {review}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_inputs_get_400_with_a_message() {
+    let server = start(shop_view()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let good = fixture_json("dotnet-pod-create.json");
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "no content type",
+            None,
+            fixture("dotnet-pod-create.json"),
+            StatusCode::BAD_REQUEST,
+            "missing Content-Type",
+        ),
+        (
+            "text content type",
+            Some("text/plain"),
+            fixture("dotnet-pod-create.json"),
+            StatusCode::BAD_REQUEST,
+            "unsupported Content-Type \"text/plain\"",
+        ),
+        (
+            "malformed json",
+            Some("application/json"),
+            b"{\"apiVersion\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not valid JSON",
+        ),
+        (
+            "empty body",
+            Some("application/json"),
+            Vec::new(),
+            StatusCode::BAD_REQUEST,
+            "not valid JSON",
+        ),
+        (
+            "json array",
+            Some("application/json"),
+            b"[1,2]".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "found an array",
+        ),
+        (
+            "v1beta1",
+            Some("application/json"),
+            fixture("dotnet-pod-create-v1beta1.json"),
+            StatusCode::BAD_REQUEST,
+            "unsupported apiVersion \"admission.k8s.io/v1beta1\"",
+        ),
+        (
+            "wrong kind",
+            Some("application/json"),
+            with(&|v| v["kind"] = "Pod".into()),
+            StatusCode::BAD_REQUEST,
+            "unsupported kind \"Pod\"",
+        ),
+        (
+            "no request",
+            Some("application/json"),
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("request");
+            }),
+            StatusCode::BAD_REQUEST,
+            "no `request`",
+        ),
+        (
+            "empty uid",
+            Some("application/json"),
+            with(&|v| v["request"]["uid"] = "".into()),
+            StatusCode::BAD_REQUEST,
+            "`request.uid` is empty",
+        ),
+        (
+            "bad field",
+            Some("application/json"),
+            with(&|v| v["request"]["operation"] = 7.into()),
+            StatusCode::BAD_REQUEST,
+            "field `request.operation`",
+        ),
+        (
+            "too large",
+            Some("application/json"),
+            vec![b' '; 4 * 1024 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than 3 MiB",
+        ),
+    ];
+    for (name, content_type, body, want_status, want_message) in cases {
+        // A fresh connection per case: a 413 may close the connection before the body is read.
+        let mut conn = connect(&connector, server.running.addr).await.unwrap();
+        let (status, body) = post(&mut conn, "/mutate", content_type, body)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, want_status, "{name}: {text}");
+        assert!(
+            text.contains(want_message),
+            "{name}: {text:?} lacks {want_message:?}"
+        );
+    }
+    // Still serving after all that.
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let (status, _) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert!(
+        metrics.contains(r#"otel_inject_invalid_requests_total{reason="malformed_json"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    let timeouts = Timeouts {
+        header_read: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let server = start_with(shop_view(), Duration::from_millis(200), timeouts).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let tcp = tokio::net::TcpStream::connect(server.running.addr)
+        .await
+        .unwrap();
+    let mut tls = connector
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tls.write_all(b"POST /mutate HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the server kept a connection with unfinished headers open"
+    );
+}
+
+/// A view whose owner lookups go to a slow "API server".
+struct SlowOwners {
+    inner: StaticView,
+    delay: Duration,
+    calls: AtomicUsize,
+}
+
+impl ClusterView for SlowOwners {
+    fn readiness(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
+        self.inner.namespace(name)
+    }
+    fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
+        self.inner.instrumentations(namespace)
+    }
+    fn owner(&self, _namespace: &str, _key: &OwnerKey) -> Option<OwnerObject> {
+        None
+    }
+    fn fetch_owner<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a OwnerKey,
+    ) -> BoxFuture<'a, Result<Option<OwnerObject>, String>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            Ok(self.inner.owner(namespace, key))
+        })
+    }
+    fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+}
+
+fn shop_static() -> StaticView {
+    let mut objects = otel_inject::cluster::ClusterObjects::default();
+    objects
+        .load_file(&cluster_file("shop.yaml"), "default")
+        .unwrap();
+    StaticView::new(objects)
+}
+
+#[tokio::test]
+async fn owner_lookup_slower_than_budget_still_injects_with_a_warning() {
+    let view = Arc::new(SlowOwners {
+        inner: shop_static(),
+        delay: Duration::from_secs(2),
+        calls: AtomicUsize::new(0),
+    });
+    let server = start_with(
+        view.clone(),
+        Duration::from_millis(100),
+        Timeouts::default(),
+    )
+    .await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let (status, body) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the budget was not enforced"
+    );
+    assert_eq!(status, StatusCode::OK);
+    let review = review_of(&body);
+    assert_eq!(review["response"]["allowed"], true);
+    assert!(
+        decoded_patch(&review).is_some(),
+        "what could be decided is still injected"
+    );
+    let warnings = warnings(&review);
+    assert!(
+        warnings.iter().any(|w| w.contains("timed out")),
+        "{warnings:?}"
+    );
+    assert_eq!(view.calls.load(Ordering::SeqCst), 1);
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert!(
+        metrics.contains(r#"otel_inject_lookup_problems_total{reason="owner_lookup_timeout"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_cluster_admits_pods_with_a_warning() {
+    install_provider();
+    // Nothing listens on port 1: the watches fail and retry, the caches never sync.
+    let config = kube::Config::new("http://127.0.0.1:1".parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let (view, tasks) =
+        otel_inject::cluster::kube_view::KubeView::start(client, Arc::new(|_, _| {}));
+    let server = start(view).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let request = fixture_json("dotnet-pod-create.json");
+    let (status, body) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let review = review_of(&body);
+    assert_eq!(review["response"]["uid"], request["request"]["uid"]);
+    assert_eq!(review["response"]["allowed"], true);
+    assert!(review["response"].get("patch").is_none());
+    let warnings = warnings(&review);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("cluster view not ready")),
+        "{warnings:?}"
+    );
+    let admin = server.running.admin_addr.unwrap();
+    let (status, text) = admin_get(admin, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("caches not synced"), "{text}");
+    let (_, metrics) = admin_get(admin, "/metrics").await;
+    assert!(
+        metrics.contains(r#"otel_inject_admissions_total{outcome="failed",language="none",reason="cluster_view_not_ready"} 1"#),
+        "{metrics}"
+    );
+    for t in tasks {
+        t.abort();
+    }
+}
+
+/// A view that panics: the pod must still be admitted.
+struct PanickingView;
+
+impl ClusterView for PanickingView {
+    fn readiness(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn namespace(&self, _: &str) -> Option<NamespaceInfo> {
+        panic!("test: namespace lookup exploded")
+    }
+    fn instrumentations(&self, _: &str) -> Vec<Arc<Instrumentation>> {
+        Vec::new()
+    }
+    fn owner(&self, _: &str, _: &OwnerKey) -> Option<OwnerObject> {
+        None
+    }
+    fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+}
+
+#[tokio::test]
+async fn a_panic_while_deciding_admits_the_pod() {
+    let server = start(Arc::new(PanickingView)).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let (status, body) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let review = review_of(&body);
+    assert_eq!(review["response"]["allowed"], true);
+    assert!(warnings(&review)
+        .iter()
+        .any(|w| w.contains("internal error")));
+    // The same connection still works.
+    let (status, _) = post_json(&mut conn, "/mutate", fixture("configmap-create.json")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn shutdown_answers_every_in_flight_review() {
+    let view = Arc::new(SlowOwners {
+        inner: shop_static(),
+        delay: Duration::from_millis(400),
+        calls: AtomicUsize::new(0),
+    });
+    let server = start_with(view.clone(), Duration::from_secs(2), Timeouts::default()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let addr = server.running.addr;
+    let mut in_flight = Vec::new();
+    for _ in 0..16 {
+        let mut conn = connect(&connector, addr).await.unwrap();
+        in_flight.push(tokio::spawn(async move {
+            post(
+                &mut conn,
+                "/mutate",
+                Some("application/json"),
+                fixture("dotnet-pod-create.json"),
+            )
+            .await
+        }));
+    }
+    // Wait until every request is inside the decision (its owner lookup sleeping).
+    while view.calls.load(Ordering::SeqCst) < 16 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.running.shutdown.trigger();
+    for task in in_flight {
+        let (status, body) = task
+            .await
+            .unwrap()
+            .expect("an in-flight review was dropped");
+        assert_eq!(status, StatusCode::OK);
+        assert!(decoded_patch(&review_of(&body)).is_some());
+    }
+    tokio::time::timeout(Duration::from_secs(5), server.running.wait())
+        .await
+        .expect("the server did not stop after draining");
+    assert!(
+        connect(&connector, addr).await.is_err(),
+        "still accepting after shutdown"
+    );
+}
