@@ -68,7 +68,9 @@ fn value_string(kv: &KeyValue) -> String {
 }
 
 fn flatten(kvs: &[KeyValue]) -> Vec<(String, String)> {
-    kvs.iter().map(|kv| (kv.key.clone(), value_string(kv))).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), value_string(kv)))
+        .collect()
 }
 
 #[derive(Clone, Default)]
@@ -101,7 +103,11 @@ impl Store {
     }
 
     /// Waits until `done(spans)` holds, or `timeout` passes; returns the spans either way.
-    pub async fn wait_for(&self, timeout: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let spans = self.spans();
@@ -113,7 +119,11 @@ impl Store {
     }
 
     /// Blocking variant for code without a runtime.
-    pub fn wait_for_blocking(&self, timeout: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub fn wait_for_blocking(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let spans = self.spans();
@@ -161,7 +171,10 @@ async fn http_export(
     {
         use std::io::Read;
         let mut out = Vec::new();
-        if flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out).is_err() {
+        if flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .is_err()
+        {
             return (axum::http::StatusCode::BAD_REQUEST, Vec::new());
         }
         axum::body::Bytes::from(out)

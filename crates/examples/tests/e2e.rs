@@ -1,0 +1,461 @@
+//! End to end: the real binaries, started with the environment the webhook injects for
+//! `inject-sdk` (computed by the core's `mutate`, resolved the way the kubelet would by
+//! `kubelet::resolve_env`), export to an OTLP receiver running in the test, over gRPC and over
+//! http/protobuf. One order makes one trace across orders-api and inventory-api; ml-train
+//! started with `TRACEPARENT` joins that trace.
+
+#[path = "../../sdk/tests/support/receiver.rs"]
+mod receiver;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use otel_inject_lib::kubelet::{resolve_env, Downward};
+use otel_inject_lib::{
+    mutate, InjectOptions, Instrumentation, NamespaceInfo, OwnerObject, PodContext,
+};
+use receiver::{Received, Receiver};
+use rstest::rstest;
+use serde_json::{json, Value};
+
+const NS: &str = "shop";
+const NODE: &str = "node-7";
+
+#[derive(Debug, Clone, Copy)]
+enum Proto {
+    Grpc,
+    Http,
+}
+
+fn instrumentation(receiver: &Receiver, proto: Proto) -> Arc<Instrumentation> {
+    let (endpoint, protocol) = match proto {
+        Proto::Grpc => (receiver.grpc_endpoint(), "grpc"),
+        Proto::Http => (receiver.http_endpoint(), "http/protobuf"),
+    };
+    Arc::new(
+        serde_json::from_value(json!({
+            "apiVersion": "opentelemetry.io/v1alpha1",
+            "kind": "Instrumentation",
+            "metadata": {"name": "default", "namespace": NS},
+            "spec": {
+                "exporter": {"endpoint": endpoint},
+                "propagators": ["tracecontext", "baggage"],
+                "sampler": {"type": "parentbased_traceidratio", "argument": "1"},
+                "env": [
+                    {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": protocol},
+                    {"name": "OTEL_BSP_SCHEDULE_DELAY", "value": "100"}
+                ]
+            }
+        }))
+        .expect("valid Instrumentation"),
+    )
+}
+
+/// A Deployment's pod: owned by a ReplicaSet of `deployment`, annotated for `inject-sdk`.
+fn deployment_pod(deployment: &str, container: &str) -> (Value, Vec<OwnerObject>) {
+    let rs = format!("{deployment}-6b8d9c7f5d");
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": format!("{rs}-"),
+            "namespace": NS,
+            "labels": {"app": deployment},
+            "annotations": {"instrumentation.opentelemetry.io/inject-sdk": "true"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
+                                 "uid": format!("uid-{rs}"), "controller": true}]
+        },
+        "spec": {"containers": [{"name": container, "image": format!("ghcr.io/otel-inject/{deployment}:0.1.0")}]}
+    });
+    let owner = OwnerObject {
+        kind: "ReplicaSet".into(),
+        name: rs.clone(),
+        uid: format!("uid-{rs}"),
+        owner_references: vec![serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": deployment,
+            "uid": format!("uid-{deployment}"), "controller": true
+        }))
+        .expect("owner reference")],
+    };
+    (pod, vec![owner])
+}
+
+/// An Argo Workflows step pod: `wait` and `main` containers, `TRACEPARENT` set on `main`.
+fn argo_step_pod(traceparent: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "ml-pipeline-x7k2p-train-1234567890",
+            "namespace": NS,
+            "labels": {"workflows.argoproj.io/workflow": "ml-pipeline-x7k2p"},
+            "annotations": {"instrumentation.opentelemetry.io/inject-sdk": "true"}
+        },
+        "spec": {"containers": [
+            {"name": "wait", "image": "quay.io/argoproj/argoexec:v4.1.0"},
+            {"name": "main", "image": "ghcr.io/otel-inject/ml-train:0.1.0",
+             "env": [{"name": "TRACEPARENT", "value": traceparent}]}
+        ]}
+    })
+}
+
+/// The env the container's process sees once the webhook has mutated the pod and the kubelet
+/// has resolved it.
+fn injected_env(
+    pod: &Value,
+    owners: &[OwnerObject],
+    inst: Arc<Instrumentation>,
+    container: &str,
+    pod_name: &str,
+) -> Vec<(String, String)> {
+    let ns = NamespaceInfo::named(NS);
+    let insts = [inst];
+    let options = InjectOptions::default();
+    let decision = mutate(&PodContext {
+        pod,
+        namespace: &ns,
+        instrumentations: &insts,
+        owners,
+        options: &options,
+    });
+    assert!(
+        decision.has_patch(),
+        "nothing injected: {}",
+        decision.explain()
+    );
+    let mut mutated = pod.clone();
+    otel_inject_lib::json_patch::patch(&mut mutated, &decision.patch.0).expect("patch applies");
+    let downward = Downward {
+        pod_name: pod_name.into(),
+        namespace: NS.into(),
+        pod_uid: format!("uid-{pod_name}"),
+        node_name: NODE.into(),
+        pod_ip: "10.1.2.3".into(),
+        host_ip: "192.0.2.7".into(),
+    };
+    let env = resolve_env(&mutated, container, &downward).expect("container exists");
+    assert!(
+        env.iter().any(|(k, _)| k == "OTEL_RESOURCE_ATTRIBUTES"),
+        "{env:?}"
+    );
+    env
+}
+
+fn env_value<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(bin: &str, args: &[&str], env: &[(String, String)], hostname: &str) -> Proc {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info")
+        .env("HOSTNAME", hostname)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    Proc(cmd.spawn().expect("binary starts"))
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not become healthy");
+}
+
+fn find<'a>(spans: &'a [Received], service: &str, name: &str) -> &'a Received {
+    spans
+        .iter()
+        .find(|s| s.service() == service && s.span.name == name)
+        .unwrap_or_else(|| {
+            let all: Vec<_> = spans
+                .iter()
+                .map(|s| (s.service().to_string(), s.span.name.clone()))
+                .collect();
+            panic!("no span {name} from {service}; got {all:?}")
+        })
+}
+
+const SERVER: i32 = 2; // opentelemetry_proto SpanKind::Server
+const CLIENT: i32 = 3;
+
+#[rstest]
+#[case::grpc(Proto::Grpc)]
+#[case::http_protobuf(Proto::Http)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let receiver = Receiver::start();
+    let inst = instrumentation(&receiver, proto);
+
+    let (orders_pod, orders_owners) = deployment_pod("orders-api", "orders");
+    let orders_env = injected_env(
+        &orders_pod,
+        &orders_owners,
+        inst.clone(),
+        "orders",
+        "orders-api-6b8d9c7f5d-abcde",
+    );
+    let (inv_pod, inv_owners) = deployment_pod("inventory-api", "inventory");
+    let inv_env = injected_env(
+        &inv_pod,
+        &inv_owners,
+        inst,
+        "inventory",
+        "inventory-api-6b8d9c7f5d-fghij",
+    );
+
+    let (orders_port, inv_port) = (free_port(), free_port());
+    let inv_base = format!("http://127.0.0.1:{inv_port}");
+    let orders_base = format!("http://127.0.0.1:{orders_port}");
+    let _inventory = spawn(
+        env!("CARGO_BIN_EXE_inventory-api"),
+        &["--listen", &format!("127.0.0.1:{inv_port}")],
+        &inv_env,
+        "inventory-api-6b8d9c7f5d-fghij",
+    );
+    let _orders = spawn(
+        env!("CARGO_BIN_EXE_orders-api"),
+        &[
+            "--listen",
+            &format!("127.0.0.1:{orders_port}"),
+            "--inventory-url",
+            &inv_base,
+        ],
+        &orders_env,
+        "orders-api-6b8d9c7f5d-abcde",
+    );
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &inv_base).await;
+    wait_healthy(&client, &orders_base).await;
+
+    let res = client
+        .post(format!("{orders_base}/orders"))
+        .header("content-type", "application/json")
+        .header("user-agent", "e2e-test/1.0")
+        .body(r#"{"sku": "kb-42", "quantity": 2}"#)
+        .send()
+        .await
+        .expect("orders-api answers");
+    assert_eq!(res.status(), 201);
+    let body: Value = serde_json::from_slice(&res.bytes().await.expect("body")).expect("json body");
+    let trace_id = body["trace_id"]
+        .as_str()
+        .expect("trace id in the answer")
+        .to_string();
+
+    let spans = receiver
+        .store
+        .wait_for(Duration::from_secs(20), |s| {
+            let in_trace = |svc: &str, name: &str| {
+                s.iter()
+                    .any(|r| r.trace_id() == trace_id && r.service() == svc && r.span.name == name)
+            };
+            in_trace("orders-api", "POST /orders")
+                && in_trace("orders-api", "POST")
+                && in_trace("inventory-api", "POST /reserve")
+                && in_trace("inventory-api", "reserve_stock")
+        })
+        .await;
+    let spans: Vec<Received> = spans
+        .into_iter()
+        .filter(|s| s.trace_id() == trace_id)
+        .collect();
+
+    let o_server = find(&spans, "orders-api", "POST /orders");
+    let o_handler = find(&spans, "orders-api", "create_order");
+    let o_client = find(&spans, "orders-api", "POST");
+    let i_server = find(&spans, "inventory-api", "POST /reserve");
+    let i_handler = find(&spans, "inventory-api", "reserve_stock");
+
+    // Parent/child links, across the process boundary too.
+    assert_eq!(o_server.span.kind, SERVER);
+    assert!(
+        o_server.span.parent_span_id.is_empty(),
+        "the order's server span is the root"
+    );
+    assert_eq!(o_handler.parent_id(), o_server.span_id());
+    assert_eq!(o_client.span.kind, CLIENT);
+    assert_eq!(o_client.parent_id(), o_handler.span_id());
+    assert_eq!(i_server.span.kind, SERVER);
+    assert_eq!(
+        i_server.parent_id(),
+        o_client.span_id(),
+        "inventory's server span is the child of orders' client span"
+    );
+    assert_eq!(i_handler.parent_id(), i_server.span_id());
+
+    // HTTP semantic conventions.
+    assert_eq!(o_server.attr("http.request.method"), Some("POST"));
+    assert_eq!(o_server.attr("url.path"), Some("/orders"));
+    assert_eq!(o_server.attr("http.route"), Some("/orders"));
+    assert_eq!(o_server.attr("http.response.status_code"), Some("201"));
+    assert_eq!(o_server.attr("url.scheme"), Some("http"));
+    assert_eq!(o_server.attr("server.address"), Some("127.0.0.1"));
+    assert_eq!(o_server.attr("user_agent.original"), Some("e2e-test/1.0"));
+    assert_eq!(
+        o_client.attr("url.full"),
+        Some(format!("{inv_base}/reserve").as_str())
+    );
+    assert_eq!(o_client.attr("http.response.status_code"), Some("200"));
+    assert_eq!(i_server.attr("http.route"), Some("/reserve"));
+    assert_eq!(i_server.attr("http.response.status_code"), Some("200"));
+
+    // Resource attributes: what the webhook injected, resolved by the kubelet, read by the SDK.
+    for (span, env, pod) in [
+        (o_server, &orders_env, "orders-api-6b8d9c7f5d-abcde"),
+        (i_server, &inv_env, "inventory-api-6b8d9c7f5d-fghij"),
+    ] {
+        assert_eq!(
+            span.res("service.name"),
+            env_value(env, "OTEL_SERVICE_NAME")
+        );
+        assert_eq!(span.res("k8s.pod.name"), Some(pod));
+        assert_eq!(span.res("k8s.namespace.name"), Some(NS));
+        assert_eq!(span.res("k8s.node.name"), Some(NODE));
+        assert!(span.res("k8s.deployment.name").is_some());
+        assert!(span.res("k8s.container.name").is_some());
+        let instance = span.res("service.instance.id").unwrap_or_default();
+        assert!(
+            instance.contains(pod) && !instance.contains("$("),
+            "{instance}"
+        );
+        assert!(span.res("process.pid").is_some());
+        assert_eq!(span.res("telemetry.sdk.language"), Some("rust"));
+    }
+    assert_eq!(o_server.service(), "orders-api");
+    assert_eq!(i_server.service(), "inventory-api");
+    assert_eq!(i_server.res("k8s.deployment.name"), Some("inventory-api"));
+}
+
+#[rstest]
+#[case::grpc(Proto::Grpc)]
+#[case::http_protobuf(Proto::Http)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ml_train_joins_the_workflow_trace(#[case] proto: Proto) {
+    let receiver = Receiver::start();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent_id = "00f067aa0ba902b7";
+    let traceparent = format!("00-{trace_id}-{parent_id}-01");
+    let pod = argo_step_pod(&traceparent);
+    let pod_name = "ml-pipeline-x7k2p-train-1234567890";
+    let env = injected_env(
+        &pod,
+        &[],
+        instrumentation(&receiver, proto),
+        "main",
+        pod_name,
+    );
+    assert_eq!(
+        env_value(&env, "TRACEPARENT"),
+        Some(traceparent.as_str()),
+        "the webhook keeps Argo's TRACEPARENT"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("model.json");
+    let status = tokio::task::spawn_blocking({
+        let env = env.clone();
+        let model = model.clone();
+        move || {
+            let mut p = spawn(
+                env!("CARGO_BIN_EXE_ml-train"),
+                &[
+                    "--dataset",
+                    "churn",
+                    "--model",
+                    "logistic",
+                    "--epochs",
+                    "50",
+                    "--out",
+                    model.to_str().unwrap_or_default(),
+                ],
+                &env,
+                pod_name,
+            );
+            let status = p.0.wait();
+            status
+        }
+    })
+    .await
+    .expect("join")
+    .expect("ml-train runs");
+    assert!(status.success());
+    assert!(model.is_file());
+
+    // The process has exited: its guard flushed everything before exit, so no waiting.
+    let spans = receiver.store.spans();
+    let mine: Vec<&Received> = spans
+        .iter()
+        .filter(|s| s.service() == env_value(&env, "OTEL_SERVICE_NAME").unwrap_or("?"))
+        .collect();
+    assert!(
+        !mine.is_empty(),
+        "no spans from ml-train: {:?}",
+        spans
+            .iter()
+            .map(|s| s.service().to_string())
+            .collect::<Vec<_>>()
+    );
+    for s in &mine {
+        assert_eq!(
+            s.trace_id(),
+            trace_id,
+            "{} is not in the workflow's trace",
+            s.span.name
+        );
+    }
+    let root = find(&spans, mine[0].service(), "ml-train");
+    assert_eq!(
+        root.parent_id(),
+        parent_id,
+        "the root span's parent is the workflow step"
+    );
+    for phase in ["load_dataset", "split", "train", "write_model"] {
+        let p = find(&spans, root.service(), phase);
+        assert_eq!(p.parent_id(), root.span_id(), "{phase}");
+    }
+    assert_eq!(root.res("k8s.pod.name"), Some(pod_name));
+    assert_eq!(root.res("k8s.namespace.name"), Some(NS));
+    assert_eq!(root.res("k8s.container.name"), Some("main"));
+}
