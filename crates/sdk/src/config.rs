@@ -162,7 +162,7 @@ pub struct CodeDefaults {
 pub struct EnvConfig {
     /// `OTEL_SDK_DISABLED=true`: no provider, no exporter; logs still work.
     pub disabled: bool,
-    /// `OTEL_SERVICE_NAME`, or the code default.
+    /// `OTEL_SERVICE_NAME` (a code default lands in `resource_attributes` instead).
     pub service_name: Option<String>,
     /// Resource attributes from code defaults then `OTEL_RESOURCE_ATTRIBUTES` (later wins),
     /// `$(VAR)` references expanded.
@@ -207,10 +207,21 @@ impl EnvConfig {
             warnings: Vec::new(),
         };
         let disabled = r.bool(env::OTEL_SDK_DISABLED, false);
-        let service_name = r
-            .get(env::OTEL_SERVICE_NAME)
-            .or_else(|| defaults.service_name.clone());
-        let resource_attributes = r.resource_attributes(&defaults.resource_attributes);
+        let service_name = r.get(env::OTEL_SERVICE_NAME);
+        // A service name set in code is the weakest setting: `service.name` in
+        // OTEL_RESOURCE_ATTRIBUTES beats it, and OTEL_SERVICE_NAME beats both.
+        let mut code_attrs = defaults.resource_attributes.clone();
+        if let Some(name) = &defaults.service_name {
+            code_attrs.retain(|(k, _)| k != otel_inject_lib::names::attr::SERVICE_NAME);
+            code_attrs.insert(
+                0,
+                (
+                    otel_inject_lib::names::attr::SERVICE_NAME.into(),
+                    name.clone(),
+                ),
+            );
+        }
+        let resource_attributes = r.resource_attributes(&code_attrs);
         let traces_exporter = r.traces_exporter();
         let otlp = r.otlp(defaults);
         let sampler = r.sampler();

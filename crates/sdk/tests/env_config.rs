@@ -85,14 +85,26 @@ fn code_endpoint_is_only_a_default(#[case] vars: &[(&str, &str)], #[case] endpoi
 }
 
 #[rstest]
-#[case::env_wins(&[("OTEL_SERVICE_NAME", "from-env")], Some("from-env"))]
-#[case::code_default(&[], Some("from-code"))]
-fn service_name_precedence(#[case] vars: &[(&str, &str)], #[case] expected: Option<&str>) {
+#[case::env_wins(&[("OTEL_SERVICE_NAME", "from-env")], Some("from-env"), Some("from-code"))]
+#[case::code_default(&[], None, Some("from-code"))]
+#[case::resource_attributes_beat_code(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs")], None, Some("from-attrs"))]
+fn service_name_precedence(
+    #[case] vars: &[(&str, &str)],
+    #[case] env_name: Option<&str>,
+    #[case] attr_name: Option<&str>,
+) {
     let d = CodeDefaults {
         service_name: Some("from-code".into()),
         ..Default::default()
     };
-    assert_eq!(cfg_with(vars, &d).service_name.as_deref(), expected);
+    let c = cfg_with(vars, &d);
+    assert_eq!(c.service_name.as_deref(), env_name);
+    let attr = c
+        .resource_attributes
+        .iter()
+        .find(|(k, _)| k == "service.name")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(attr, attr_name);
 }
 
 #[test]
