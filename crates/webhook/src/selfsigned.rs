@@ -25,6 +25,10 @@ pub struct Issued {
     pub serving: ServingKey,
     /// The CA certificate, PEM: what clients (the API server, curl) must trust.
     pub ca_pem: String,
+    /// The leaf certificate, PEM (for writing out, e.g. into a Secret or test files).
+    pub cert_pem: String,
+    /// The leaf's private key, PEM.
+    pub key_pem: String,
 }
 
 /// The DNS names the API server uses to reach a Service, plus extra SANs (IPs for local use).
@@ -53,9 +57,11 @@ pub fn issue(sans: &[String], validity: Duration) -> Result<Issued, TlsError> {
 
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     let mut ca_name = DistinguishedName::new();
+    // A distinct subject per CA: verifiers pick candidate issuers by name, and two CAs with one
+    // name (old and new during a rotation) would make them try the wrong key.
     ca_name.push(
         DnType::CommonName,
-        format!("otel-inject CA {}", now.unix_timestamp()),
+        format!("otel-inject CA {}", now.unix_timestamp_nanos()),
     );
     ca_params.distinguished_name = ca_name;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -84,16 +90,19 @@ pub fn issue(sans: &[String], validity: Duration) -> Result<Issued, TlsError> {
     let leaf_key = KeyPair::generate()?;
     let leaf = leaf_params.signed_by(&leaf_key, &ca)?;
 
-    let chain_pem = leaf.pem();
+    let cert_pem = leaf.pem();
+    let key_pem = leaf_key.serialize_pem();
     let serving = serving_key_from_pem(
-        chain_pem.as_bytes(),
-        leaf_key.serialize_pem().as_bytes(),
+        cert_pem.as_bytes(),
+        key_pem.as_bytes(),
         "generated certificate",
         "generated key",
     )?;
     Ok(Issued {
         serving,
         ca_pem: ca.pem(),
+        cert_pem,
+        key_pem,
     })
 }
 

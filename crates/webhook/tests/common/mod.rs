@@ -108,12 +108,15 @@ pub fn tls_client(ca_pems: &[&str]) -> TlsConnector {
             roots.add(cert.unwrap()).unwrap();
         }
     }
-    let config =
+    let mut config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
+    // Every connection does a full handshake, so the tests see the certificate being served
+    // now (a resumed session reports the certificate of the session it resumes).
+    config.resumption = rustls::client::Resumption::disabled();
     TlsConnector::from(Arc::new(config))
 }
 
