@@ -308,6 +308,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
             ns: ctx.namespace,
             pod,
             owners: &owner_attrs,
+            argo,
         };
         let runtime = DotnetRuntime::from_annotations(ns_ann, &pod_ann);
         let mut injected_targets: Vec<String> = Vec::new();

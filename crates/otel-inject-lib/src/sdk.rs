@@ -93,6 +93,30 @@ pub(crate) struct SdkInputs<'a> {
     pub ns: &'a NamespaceInfo,
     pub pod: PodView<'a>,
     pub owners: &'a OwnerAttributes,
+    /// The pod is an Argo Workflows step (and Argo awareness is on).
+    pub argo: bool,
+}
+
+/// The service name of an Argo Workflows step: its `app.kubernetes.io/name` label (set through
+/// the WorkflowTemplate's `podMetadata`), else the workflow's name without the random suffix
+/// `generateName` added. The pod name would give one "service" per step run.
+fn argo_service_name(pod: &PodView<'_>) -> Option<String> {
+    if let Some(n) = pod.label(label::APP_NAME).filter(|n| !n.is_empty()) {
+        return Some(n.to_string());
+    }
+    let wf = pod.label(label::ARGO_WORKFLOW).filter(|n| !n.is_empty())?;
+    let base = match wf.rsplit_once('-') {
+        Some((base, suffix))
+            if suffix.len() == 5
+                && suffix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => wf,
+    };
+    Some(base.to_string())
 }
 
 fn label_or_annotation(pod: &PodView<'_>, use_labels: bool, key: &str, labels: &[&str]) -> String {
@@ -185,19 +209,27 @@ fn service_name(inputs: &SdkInputs<'_>, res: &ResourceAttributes, c: &Value) -> 
     if !from_meta.is_empty() {
         return from_meta;
     }
-    [
+    let owner = [
         attr::K8S_DEPLOYMENT_NAME,
         attr::K8S_REPLICASET_NAME,
         attr::K8S_STATEFULSET_NAME,
         attr::K8S_DAEMONSET_NAME,
         attr::K8S_CRONJOB_NAME,
         attr::K8S_JOB_NAME,
-        attr::K8S_POD_NAME,
     ]
     .iter()
-    .find_map(|k| res.non_empty(k))
-    .map(str::to_string)
-    .unwrap_or_else(|| container::name(c).to_string())
+    .find_map(|k| res.non_empty(k));
+    if let Some(name) = owner {
+        return name.to_string();
+    }
+    if inputs.argo {
+        if let Some(name) = argo_service_name(&inputs.pod) {
+            return name;
+        }
+    }
+    res.non_empty(attr::K8S_POD_NAME)
+        .map(str::to_string)
+        .unwrap_or_else(|| container::name(c).to_string())
 }
 
 fn service_version(inputs: &SdkInputs<'_>, c: &Value) -> Option<String> {

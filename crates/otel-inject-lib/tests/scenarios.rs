@@ -424,7 +424,22 @@ fn argo_step_pods_get_main_only() {
     assert!(container(&out.mutated, "initContainers", "init")
         .get("env")
         .is_none());
+    // Not the pod name, which would make every step run its own service.
+    assert_eq!(env_value(main, "OTEL_SERVICE_NAME"), Some("ml-pipeline"));
     insta::assert_yaml_snapshot!(out.mutated);
+}
+
+#[test]
+fn argo_service_name_prefers_the_app_label() {
+    let pod = json!({
+        "metadata": {"name": "etl-9x2kq-load-123",
+                     "labels": {"workflows.argoproj.io/workflow": "etl-9x2kq", "app.kubernetes.io/name": "nightly-etl"},
+                     "annotations": {"instrumentation.opentelemetry.io/inject-sdk": "true"}},
+        "spec": {"containers": [{"name": "wait", "image": "argoexec"}, {"name": "main", "image": "app:1"}]}
+    });
+    let out = run(&pod, "ml", &[dotnet_instrumentation("ml")], &[]);
+    let main = container(&out.mutated, "containers", "main");
+    assert_eq!(env_value(main, "OTEL_SERVICE_NAME"), Some("nightly-etl"));
 }
 
 #[test]
