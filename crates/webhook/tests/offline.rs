@@ -1,0 +1,313 @@
+//! The offline commands on multi-document manifests: `inject`, `review`, `explain`, `crd`,
+//! through the library functions and through the real binary (exit codes, stdin).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{io::Write, process::Stdio};
+
+use common::cluster_file;
+use otel_inject::offline::{self, OfflineOptions, OutputFormat};
+use serde_json::Value;
+
+const WIDGET: &str = "# A custom resource the webhook knows nothing about: it must come back byte for byte.\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gizmo   # odd spacing kept\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers: [{name: x, image: y}]\n";
+
+fn manifest() -> String {
+    format!(
+        r#"apiVersion: opentelemetry.io/v1alpha1
+kind: Instrumentation
+metadata:
+  name: shop-otel
+  namespace: shop
+spec:
+  exporter:
+    endpoint: http://collector.observability:4318
+  propagators: [tracecontext, baggage]
+  dotnet:
+    image: ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.16.0
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+      annotations:
+        instrumentation.opentelemetry.io/inject-dotnet: "true"
+    spec:
+      containers:
+        - name: web
+          image: registry.example.com/shop/web:1.4.0
+          env:
+            - name: ASPNETCORE_URLS
+              value: http://+:8080
+---
+{WIDGET}---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: report
+  namespace: shop
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations:
+            instrumentation.opentelemetry.io/inject-dotnet: "true"
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: report
+              image: registry.example.com/shop/report:0.9.2
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: untouched
+  namespace: shop
+data:
+  a: "1"
+"#
+    )
+}
+
+fn docs(yaml: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)?
+        .get("value")?
+        .as_str()
+}
+
+#[tokio::test]
+async fn inject_rewrites_templates_and_passes_the_rest_through() {
+    let out = offline::inject_stream(
+        &manifest(),
+        "app.yaml",
+        &OfflineOptions::default(),
+        OutputFormat::Yaml,
+    )
+    .await
+    .unwrap();
+    // Unknown kinds, the Instrumentation and the ConfigMap come back byte for byte.
+    assert!(out.contains(WIDGET.trim_end()), "{out}");
+    assert!(out.contains("  a: \"1\"\n"), "{out}");
+    let docs = docs(&out);
+    assert_eq!(docs.len(), 5, "{out}");
+    assert_eq!(docs[2]["kind"], "Widget");
+
+    let deployment = &docs[1];
+    let template = &deployment["spec"]["template"];
+    let web = &template["spec"]["containers"][0];
+    assert_eq!(env_value(web, "ASPNETCORE_URLS"), Some("http://+:8080"));
+    assert_eq!(env_value(web, "CORECLR_ENABLE_PROFILING"), Some("1"));
+    assert_eq!(
+        env_value(web, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        Some("http://collector.observability:4318")
+    );
+    let attrs = env_value(web, "OTEL_RESOURCE_ATTRIBUTES").unwrap();
+    assert!(attrs.contains("k8s.deployment.name=web"), "{attrs}");
+    assert!(template["spec"]["initContainers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .contains("autoinstrumentation-dotnet:1.16.0"));
+    // Nothing meant for the pod only leaks into the template.
+    assert!(
+        template["metadata"].get("ownerReferences").is_none(),
+        "{template}"
+    );
+    assert!(
+        template["metadata"].get("namespace").is_none(),
+        "{template}"
+    );
+    assert_eq!(deployment["spec"]["replicas"], 2);
+
+    let cron_template = &docs[3]["spec"]["jobTemplate"]["spec"]["template"];
+    let report = &cron_template["spec"]["containers"][0];
+    let attrs = env_value(report, "OTEL_RESOURCE_ATTRIBUTES").unwrap();
+    assert!(attrs.contains("k8s.cronjob.name=report"), "{attrs}");
+    assert_eq!(cron_template["spec"]["restartPolicy"], "OnFailure");
+
+    // Injecting the output again changes nothing: the markers make it idempotent.
+    let again = offline::inject_stream(
+        &out,
+        "out.yaml",
+        &OfflineOptions::default(),
+        OutputFormat::Yaml,
+    )
+    .await
+    .unwrap();
+    assert_eq!(self::docs(&again), docs);
+}
+
+#[tokio::test]
+async fn inject_writes_json_and_reads_cluster_files() {
+    // Only the Deployment in the stream; the Instrumentation comes from a --cluster file.
+    let stream = manifest().split("---\n").nth(1).unwrap().to_string();
+    let options = OfflineOptions {
+        cluster_files: vec![cluster_file("shop.yaml")],
+        ..OfflineOptions::default()
+    };
+    let out = offline::inject_stream(&stream, "-", &options, OutputFormat::Json)
+        .await
+        .unwrap();
+    let deployment: Value = serde_json::from_str(&out).unwrap();
+    let web = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        env_value(web, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        Some("http://jaeger-collector.monitoring.svc.cluster.local:4318")
+    );
+}
+
+#[tokio::test]
+async fn explain_and_review_describe_each_pod() {
+    let options = OfflineOptions::default();
+    let text = offline::explain_stream(&manifest(), "app.yaml", &options)
+        .await
+        .unwrap();
+    assert!(
+        text.contains("Deployment shop/web (document 2, pod template)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CronJob shop/report (document 4, pod template)"),
+        "{text}"
+    );
+    assert!(text.contains("web"), "{text}");
+    assert!(!text.contains("Widget"), "{text}");
+
+    let out = offline::review_stream(&manifest(), "app.yaml", &options)
+        .await
+        .unwrap();
+    let reviews: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(reviews.len(), 2, "{out}");
+    for r in &reviews {
+        assert_eq!(r["kind"], "AdmissionReview");
+        assert_eq!(r["response"]["allowed"], true);
+        assert_eq!(r["response"]["patchType"], "JSONPatch");
+    }
+    // A real review from the fixtures gets the very response the server sends.
+    let fixture = String::from_utf8(common::fixture("dotnet-pod-create.json")).unwrap();
+    let options = OfflineOptions {
+        cluster_files: vec![cluster_file("shop.yaml")],
+        ..OfflineOptions::default()
+    };
+    let out = offline::review_stream(&fixture, "review.json", &options)
+        .await
+        .unwrap();
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["response"]["uid"], "7d2c4b1e-8a3f-4f0e-9b6d-2c1a0e9f8d71");
+    assert!(common::decoded_patch(&r).is_some());
+}
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otel-inject"))
+        .args(args)
+        .env_remove("OTEL_INJECT_CLUSTER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn binary_exit_codes_and_messages() {
+    let (code, out, err) = run(&["inject", "-f", "-"], &manifest());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("CORECLR_ENABLE_PROFILING"));
+
+    // Document 2 lacks `kind`: exit 3, and the message says where.
+    let (code, _, err) = run(&["inject", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nmetadata: {name: b}\n");
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("stdin: document 2: field `kind` is missing"),
+        "{err}"
+    );
+
+    // A bad Instrumentation field is named with its path.
+    let bad = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata: {name: i, namespace: shop}\nspec:\n  propagators: tracecontext\n";
+    let (code, _, err) = run(&["explain", "-f", "-"], bad);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("document 1") && err.contains("spec.propagators"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(&["review", "-f", "/nonexistent/file.yaml"], "");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("/nonexistent/file.yaml"), "{err}");
+
+    let (code, _, err) = run(&["inject", "--bogus"], "");
+    assert_eq!(code, 2, "{err}");
+
+    let (code, out, _) = run(&["--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes:"), "{out}");
+
+    let (code, out, err) = run(&["crd"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("kind: CustomResourceDefinition")
+            && out.contains("instrumentations.opentelemetry.io"),
+        "{out}"
+    );
+
+    // serve refuses to start without a certificate, before binding anything.
+    let (code, _, err) = run(
+        &[
+            "serve",
+            "--standalone",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        "",
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("--tls-cert"), "{err}");
+    let (code, _, err) = run(
+        &[
+            "serve",
+            "--standalone",
+            "--tls-cert",
+            "/nonexistent/tls.crt",
+            "--tls-key",
+            "/nonexistent/tls.key",
+        ],
+        "",
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("/nonexistent/tls.crt"), "{err}");
+}
