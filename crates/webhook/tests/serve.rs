@@ -141,7 +141,9 @@ async fn bad_inputs_get_400_with_a_message() {
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
     };
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    // (name, content type, body, expected status, expected words in the message)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "no content type",
             None,

@@ -116,7 +116,7 @@ async fn rotation_under_load_drops_nothing() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 // Every few requests a new connection, so handshakes straddle the swap too.
-                if conn.is_none() || (n + worker) % 4 == 0 {
+                if conn.is_none() || (n + worker).is_multiple_of(4) {
                     match connect(&connector, addr).await {
                         Ok(c) => conn = Some(c),
                         Err(e) => {
