@@ -283,8 +283,8 @@ pub fn train(
             }
             gb += err;
         }
-        for j in 0..d {
-            model.weights[j] -= learning_rate * gw[j] / n;
+        for (w, g) in model.weights.iter_mut().zip(&gw) {
+            *w -= learning_rate * g / n;
         }
         model.bias -= learning_rate * gb / n;
         let loss = loss(&model, data);
@@ -366,6 +366,7 @@ pub fn evaluate(model: &Model, data: &Dataset) -> Metrics {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

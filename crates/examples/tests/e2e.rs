@@ -3,6 +3,7 @@
 //! `kubelet::resolve_env`), export to an OTLP receiver running in the test, over gRPC and over
 //! http/protobuf. One order makes one trace across orders-api and inventory-api; ml-train
 //! started with `TRACEPARENT` joins that trace.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 #[path = "../../sdk/tests/support/receiver.rs"]
 mod receiver;
@@ -413,8 +414,7 @@ async fn ml_train_joins_the_workflow_trace(#[case] proto: Proto) {
                 &env,
                 pod_name,
             );
-            let status = p.0.wait();
-            status
+            p.0.wait()
         }
     })
     .await

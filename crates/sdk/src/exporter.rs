@@ -46,7 +46,7 @@ pub enum ExporterError {
 #[derive(Debug)]
 pub enum OtlpSpanExporter {
     /// http/protobuf or http/json with a blocking client.
-    Http(opentelemetry_otlp::SpanExporter),
+    Http(Box<opentelemetry_otlp::SpanExporter>),
     /// gRPC on the SDK's runtime.
     Grpc(GrpcExporter),
 }
@@ -57,7 +57,7 @@ impl OtlpSpanExporter {
         match config.protocol {
             OtlpProtocol::Grpc => GrpcExporter::build(config).map(Self::Grpc),
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                build_http(config).map(Self::Http)
+                build_http(config).map(|e| Self::Http(Box::new(e)))
             }
         }
     }

@@ -316,7 +316,7 @@ pub fn join_process_trace(span: &tracing::Span) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = process_parent_context();
     use opentelemetry::baggage::BaggageExt;
-    if cx.span().span_context().is_valid() || cx.baggage().len() > 0 {
+    if cx.span().span_context().is_valid() || !cx.baggage().is_empty() {
         // Only fails when the span is disabled, which leaves nothing to join.
         let _ = span.set_parent(cx);
     }
@@ -331,6 +331,7 @@ pub fn current_trace_id() -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

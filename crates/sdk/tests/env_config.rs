@@ -1,5 +1,6 @@
 //! Every variable the SDK reads: parsing, precedence, and the one warning a malformed value
 //! gives (variable, value, fallback). All through `EnvConfig::from_lookup` over a map.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use std::collections::HashMap;
 use std::time::Duration;

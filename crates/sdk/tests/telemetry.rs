@@ -2,6 +2,7 @@
 //! the in-test OTLP receiver, both protocols), never hangs on an unreachable collector,
 //! `OTEL_SDK_DISABLED` and `OTEL_TRACES_EXPORTER=none` keep logs working, and log lines carry the
 //! trace and span ids.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 #[path = "support/receiver.rs"]
 mod receiver;

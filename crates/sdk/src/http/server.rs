@@ -39,7 +39,7 @@ pub struct HttpServerTrace<S> {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-fn header<'a>(req_headers: &'a http::HeaderMap, name: http::header::HeaderName) -> Option<&'a str> {
+fn header(req_headers: &http::HeaderMap, name: http::header::HeaderName) -> Option<&str> {
     req_headers.get(name).and_then(|v| v.to_str().ok())
 }
 

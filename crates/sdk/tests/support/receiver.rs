@@ -1,7 +1,7 @@
 //! An OTLP trace receiver for tests, on loopback: gRPC (`TraceService`) and HTTP
 //! (`POST /v1/traces`, protobuf body, optionally gzip). Shared by the SDK's and the examples'
 //! tests through `#[path]`.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
