@@ -16,13 +16,11 @@ pub fn field_ref(name: &str, field_path: &str) -> Value {
     json!({"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}})
 }
 
-fn env_path(c: ContainerRef) -> [String; 4] {
-    [
-        "spec".to_string(),
-        c.list.key().to_string(),
-        c.index.to_string(),
-        "env".to_string(),
-    ]
+/// Runs `f` with the tokens of the container's env path, without allocating them as Strings
+/// more than the index needs.
+fn with_env_path<R>(c: ContainerRef, f: impl FnOnce(&[&str]) -> R) -> R {
+    let idx = c.index.to_string();
+    f(&["spec", c.list.key(), &idx, "env"])
 }
 
 fn name_of(v: &Value) -> &str {
@@ -39,8 +37,7 @@ pub fn append_if_absent(b: &mut PatchBuilder, c: ContainerRef, var: Value) {
     if has(b, c, name_of(&var)) {
         return;
     }
-    let p = env_path(c);
-    b.push(&p.each_ref().map(String::as_str), var);
+    with_env_path(c, |p| b.push(p, var));
 }
 
 /// Prepends `var` unless an env var of that name exists.
@@ -48,23 +45,22 @@ pub fn prepend_if_absent(b: &mut PatchBuilder, c: ContainerRef, var: Value) {
     if has(b, c, name_of(&var)) {
         return;
     }
-    let p = env_path(c);
-    b.insert(&p.each_ref().map(String::as_str), 0, var);
+    with_env_path(c, |p| b.insert(p, 0, var));
 }
 
 /// Sets the literal value of the existing env var at `index`.
 pub fn set_value(b: &mut PatchBuilder, c: ContainerRef, index: usize, value: &str) {
-    let p = env_path(c);
     let idx = index.to_string();
-    let path = [p[0].as_str(), &p[1], &p[2], &p[3], &idx];
     // `add` on an object member replaces it, and works when `value` was absent.
-    b.set_member(&path, "value", Value::String(value.to_string()));
+    with_env_path(c, |p| {
+        let path = [p[0], p[1], p[2], p[3], &idx];
+        b.set_member(&path, "value", Value::String(value.to_string()));
+    });
 }
 
 /// Moves env `name` to the end of the list, so `$(VAR)` references before it resolve.
 pub fn move_to_end(b: &mut PatchBuilder, c: ContainerRef, name: &str) {
     if let Some(i) = container::env_index(b.container(c), name) {
-        let p = env_path(c);
-        b.move_to_end(&p.each_ref().map(String::as_str), i);
+        with_env_path(c, |p| b.move_to_end(p, i));
     }
 }

@@ -317,14 +317,14 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
             let Some(cref) = builder.find_container(name) else {
                 continue;
             };
-            let c = builder.container(cref).clone();
+            let c = builder.container(cref);
             let skip = if argo && is_argo_executor(name) {
                 Some(Reason::ArgoExecutorContainer)
             } else {
                 match p.lang {
                     Language::DotNet => match &runtime {
                         Err(e) => Some(Reason::InvalidAnnotation(e.clone())),
-                        Ok(_) => dotnet::validate(&c, &p.inst),
+                        Ok(_) => dotnet::validate(c, &p.inst),
                     },
                     _ => None,
                 }
@@ -346,7 +346,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
                     continue;
                 }
                 (Language::Sdk, None)
-                    if container::env_index(&c, envn::OTEL_RESOURCE_ATTRIBUTES_POD_NAME)
+                    if container::env_index(c, envn::OTEL_RESOURCE_ATTRIBUTES_POD_NAME)
                         .is_some() =>
                 {
                     lang_decision.containers.push(ContainerDecision {

@@ -59,9 +59,11 @@ impl PatchBuilder {
     }
 
     fn apply(&mut self, op: PatchOperation) {
-        // Every path we build points into a location we have just checked exists, so this
-        // cannot fail; if it ever did, the op is dropped rather than recorded half-applied.
-        if json_patch::patch(&mut self.doc, std::slice::from_ref(&op)).is_ok() {
+        // Every path we build points into a location we have just checked exists, and a single
+        // add/remove/replace either applies or leaves the document as it was, so the
+        // transactional `json_patch::patch` (which keeps an undo stack) buys nothing here. If
+        // an op ever failed it is dropped rather than recorded.
+        if json_patch::patch_unsafe(&mut self.doc, std::slice::from_ref(&op)).is_ok() {
             self.ops.push(op);
         }
     }
