@@ -337,18 +337,32 @@ pub fn parse_review(value: &Value) -> Result<AdmissionRequest<DynamicObject>, In
     if kind != "AdmissionReview" {
         return Err(InvalidReview::Kind(kind.to_string()));
     }
-    match map.get("request") {
+    let request_map = match map.get("request") {
         None | Some(Value::Null) => return Err(InvalidReview::NoRequest),
-        Some(Value::Object(_)) => {}
+        Some(Value::Object(m)) => m,
         Some(other) => {
             return Err(InvalidReview::Field {
                 path: "request".to_string(),
                 message: format!("expected an object, found {}", json_type(other)),
             })
         }
+    };
+    // The typed request is only needed for its header (uid, kind, operation, ...): the pod is
+    // read raw by the lib. Leaving `object` and `oldObject` out of the typed parse saves a full
+    // copy of the pod per review (a third of the decision time with them in).
+    let mut header = serde_json::Map::with_capacity(request_map.len());
+    for (k, v) in request_map {
+        if k != "object" && k != "oldObject" {
+            header.insert(k.clone(), v.clone());
+        }
     }
-    let review: AdmissionReview<DynamicObject> =
-        serde_path_to_error::deserialize(value).map_err(|e| InvalidReview::Field {
+    let envelope = serde_json::json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "request": Value::Object(header),
+    });
+    let review: AdmissionReview<DynamicObject> = serde_path_to_error::deserialize(&envelope)
+        .map_err(|e| InvalidReview::Field {
             path: e.path().to_string(),
             message: e.inner().to_string(),
         })?;
@@ -362,12 +376,16 @@ pub fn parse_review(value: &Value) -> Result<AdmissionRequest<DynamicObject>, In
 
 /// The response review as JSON, with the patch base64-encoded as the API server (and every
 /// other webhook) writes it; kube-core would otherwise emit an array of numbers.
-pub fn response_json(response: AdmissionResponse) -> Value {
-    let patch = response.patch.clone();
+pub fn response_json(mut response: AdmissionResponse) -> Value {
+    // Taken out before serialising: as `Vec<u8>` it would become thousands of JSON numbers.
+    let patch = response.patch.take();
     let review = response.into_review();
     let mut value = serde_json::to_value(&review).unwrap_or(Value::Null);
-    if let (Some(bytes), Some(slot)) = (patch, value.pointer_mut("/response/patch")) {
-        *slot = serde_json::to_value(ByteString(bytes)).unwrap_or(Value::Null);
+    if let (Some(bytes), Some(Value::Object(r))) = (patch, value.get_mut("response")) {
+        r.insert(
+            "patch".to_string(),
+            serde_json::to_value(ByteString(bytes)).unwrap_or(Value::Null),
+        );
     }
     value
 }

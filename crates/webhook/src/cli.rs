@@ -227,7 +227,12 @@ impl InjectFlags {
 #[derive(Debug, Args)]
 pub struct OfflineArgs {
     /// Input file (YAML or JSON, multi-document), `-` for standard input.
-    #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE|-",
+        env = "OTEL_INJECT_FILENAME"
+    )]
     pub file: String,
     /// File of cluster objects (Instrumentations, Namespaces, ReplicaSets, Jobs). Repeatable.
     /// Those in the input count too. With none at all, a built-in Instrumentation applies.

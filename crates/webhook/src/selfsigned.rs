@@ -131,13 +131,53 @@ pub enum PublishError {
     },
 }
 
-/// Sets `clientConfig.caBundle` of every webhook in the configuration `name` to `bundle_pem`.
-/// A JSON patch with a `test` on each webhook's name, so a concurrent edit that reorders the
-/// list fails the patch instead of putting our CA on someone else's webhook.
+/// How many CA certificates a merged bundle keeps at most (newest last).
+pub const MAX_BUNDLE_CAS: usize = 8;
+
+/// The bundle to publish: the CAs already there that have not expired (other replicas' and
+/// the previous rotation's, which still sign certificates in service), then ours, without
+/// duplicates and capped at [`MAX_BUNDLE_CAS`]. Overwriting instead would cut off every other
+/// replica until its own next publish.
+pub fn merge_bundle(existing_pem: &[u8], ours_pem: &str, now_unix: i64) -> String {
+    use rustls_pki_types::{pem::PemObject, CertificateDer};
+    let ours: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(ours_pem.as_bytes())
+        .filter_map(Result::ok)
+        .collect();
+    let mut kept: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(existing_pem)
+        .filter_map(Result::ok)
+        .filter(|c| crate::tls::certificate_not_after(c).is_some_and(|t| t > now_unix))
+        .filter(|c| !ours.contains(c))
+        .collect();
+    kept.extend(ours);
+    let skip = kept.len().saturating_sub(MAX_BUNDLE_CAS);
+    kept.into_iter()
+        .skip(skip)
+        .map(|c| pem_certificate(c.as_ref()))
+        .collect()
+}
+
+fn pem_certificate(der: &[u8]) -> String {
+    // Re-encode through rcgen's PEM writer's format: 64-column base64 between the markers.
+    let b64 = serde_json::to_value(ByteString(der.to_vec()))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// Adds `ours_pem` to `clientConfig.caBundle` of every webhook in the configuration `name`
+/// (see [`merge_bundle`]). A JSON patch with a `test` on each webhook's name, so a concurrent
+/// edit that reorders the list fails the patch instead of putting our CA on someone else's webhook.
 pub async fn publish_ca_bundle(
     client: Client,
     name: &str,
-    bundle_pem: &str,
+    ours_pem: &str,
 ) -> Result<usize, PublishError> {
     let api: Api<MutatingWebhookConfiguration> = Api::all(client);
     let current = api.get(name).await.map_err(|source| PublishError::Get {
@@ -148,10 +188,17 @@ pub async fn publish_ca_bundle(
     if webhooks.is_empty() {
         return Err(PublishError::NoWebhooks(name.to_string()));
     }
-    let bundle =
-        serde_json::to_value(ByteString(bundle_pem.as_bytes().to_vec())).unwrap_or_default();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut ops = Vec::new();
     for (i, hook) in webhooks.iter().enumerate() {
+        let existing = hook
+            .client_config
+            .ca_bundle
+            .as_ref()
+            .map(|b| b.0.clone())
+            .unwrap_or_default();
+        let bundle = merge_bundle(&existing, ours_pem, now);
+        let bundle = serde_json::to_value(ByteString(bundle.into_bytes())).unwrap_or_default();
         ops.push(serde_json::json!({"op": "test", "path": format!("/webhooks/{i}/name"), "value": hook.name}));
         ops.push(serde_json::json!({"op": "add", "path": format!("/webhooks/{i}/clientConfig/caBundle"), "value": bundle}));
     }
@@ -167,6 +214,30 @@ pub async fn publish_ca_bundle(
             source,
         })?;
     Ok(webhooks.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_bundles_keep_live_cas_and_drop_expired_ones() {
+        let sans = vec!["localhost".to_string()];
+        let a = issue(&sans, Duration::from_secs(3600)).unwrap();
+        let b = issue(&sans, Duration::from_secs(3600)).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let first = merge_bundle(b"", &a.ca_pem, now);
+        assert_eq!(first, a.ca_pem);
+        let both = merge_bundle(first.as_bytes(), &b.ca_pem, now);
+        assert_eq!(both, format!("{}{}", a.ca_pem, b.ca_pem));
+        // Publishing the same CA again changes nothing.
+        assert_eq!(merge_bundle(both.as_bytes(), &b.ca_pem, now), both);
+        // Two hours on, `a` has expired (and so has `b`, but ours is always kept).
+        let later = merge_bundle(both.as_bytes(), &b.ca_pem, now + 7200);
+        assert_eq!(later, b.ca_pem);
+        // Garbage in the existing bundle is dropped, not fatal.
+        assert_eq!(merge_bundle(b"junk", &a.ca_pem, now), a.ca_pem);
+    }
 }
 
 /// Rotation settings.
