@@ -187,10 +187,20 @@ pub async fn run(args: ServeArgs) -> u8 {
         )));
         cert
     } else if args.tls.self_signed {
+        let mut extra_sans = args.tls.sans.clone();
+        if client.is_none() {
+            // Standalone is for trying it out on this machine: make `curl https://127.0.0.1`
+            // and `https://localhost` verify without having to know about --san.
+            for local in ["localhost", "127.0.0.1", "::1"] {
+                if !extra_sans.iter().any(|s| s == local) {
+                    extra_sans.push(local.to_string());
+                }
+            }
+        }
         let sans = selfsigned::service_sans(
             &args.tls.service_name,
             &args.tls.service_namespace,
-            &args.tls.sans,
+            &extra_sans,
         );
         let issued = match selfsigned::issue(&sans, args.tls.cert_validity) {
             Ok(i) => i,
