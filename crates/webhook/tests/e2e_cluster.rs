@@ -940,22 +940,26 @@ async fn scenario_fields(cluster: &mut Cluster) -> Result<String> {
             "managedFields",
             "selfLink",
         ] {
-            v["metadata"].as_object_mut().map(|m| m.remove(k));
+            if let Some(m) = v["metadata"].as_object_mut() {
+                m.remove(k);
+            }
         }
-        v["metadata"]["annotations"]
-            .as_object_mut()
-            .map(|a| a.remove("otel-inject.dev/status"));
-        v["spec"]
-            .as_object_mut()
-            .map(|s| s.remove("initContainers"));
-        v["spec"].as_object_mut().map(|s| s.remove("volumes"));
+        if let Some(a) = v["metadata"]["annotations"].as_object_mut() {
+            a.remove("otel-inject.dev/status");
+        }
+        if let Some(s) = v["spec"].as_object_mut() {
+            s.remove("initContainers");
+            s.remove("volumes");
+        }
         for c in v["spec"]["containers"].as_array_mut().into_iter().flatten() {
-            c.as_object_mut().map(|c| {
+            if let Some(c) = c.as_object_mut() {
                 c.remove("env");
                 c.remove("volumeMounts");
-            });
+            }
         }
-        v.as_object_mut().map(|o| o.remove("status"));
+        if let Some(o) = v.as_object_mut() {
+            o.remove("status");
+        }
         v
     };
     ensure!(
