@@ -267,23 +267,8 @@ impl Admission {
             owners: &found.owners,
             options: &self.options,
         };
-        // The lib promises not to panic; if it ever does, the pod is still admitted.
-        let decision = match std::panic::catch_unwind(AssertUnwindSafe(|| mutate(&ctx))) {
-            Ok(decision) => decision,
-            Err(_) => {
-                record.outcome = "failed";
-                record.reason = "internal_error";
-                record.summary = "the decision panicked: admitted unchanged".to_string();
-                self.metrics
-                    .admission(record.outcome, "none", record.reason);
-                warnings.push(
-                    "otel-inject: internal error while deciding; pod admitted without instrumentation"
-                        .to_string(),
-                );
-                response.warnings = Some(warnings);
-                return response;
-            }
-        };
+        // A panic here is caught around the whole of decide_pod (see `review`).
+        let decision = mutate(&ctx);
         self.count(&decision);
         record.outcome = decision.outcome().as_str();
         record.reason = decision.reason();
