@@ -18,6 +18,10 @@ pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
 pub struct PatchBuilder {
     doc: Value,
     ops: Vec<PatchOperation>,
+    /// In debug builds (every test), the input, to check on finishing that the recorded patch
+    /// applied by `json-patch` gives exactly the working copy.
+    #[cfg(debug_assertions)]
+    original: Value,
 }
 
 /// Where a container is: its list and index in the working copy.
@@ -29,12 +33,18 @@ pub struct ContainerRef {
     pub index: usize,
 }
 
+fn with_token<R>(path: &[&str], last: &str, f: impl FnOnce(PointerBuf) -> R) -> R {
+    f(pointer(path.iter().copied().chain(std::iter::once(last))))
+}
+
 impl PatchBuilder {
     /// Starts from the original pod.
     pub fn new(original: &Value) -> Self {
         Self {
             doc: original.clone(),
             ops: Vec::new(),
+            #[cfg(debug_assertions)]
+            original: original.clone(),
         }
     }
 
@@ -50,23 +60,26 @@ impl PatchBuilder {
 
     /// The recorded operations.
     pub fn into_patch(self) -> Patch {
-        Patch(self.ops)
+        self.finish().0
     }
 
     /// The operations and the mutated document.
     pub fn finish(self) -> (Patch, Value) {
+        #[cfg(debug_assertions)]
+        {
+            let mut replayed = self.original.clone();
+            let applied = json_patch::patch(&mut replayed, &self.ops);
+            debug_assert!(
+                applied.is_ok() && replayed == self.doc,
+                "the recorded patch does not reproduce the working copy: {applied:?}"
+            );
+        }
         (Patch(self.ops), self.doc)
     }
 
-    fn apply(&mut self, op: PatchOperation) {
-        // Every path we build points into a location we have just checked exists, and a single
-        // add/remove/replace either applies or leaves the document as it was, so the
-        // transactional `json_patch::patch` (which keeps an undo stack) buys nothing here. If
-        // an op ever failed it is dropped rather than recorded.
-        if json_patch::patch_unsafe(&mut self.doc, std::slice::from_ref(&op)).is_ok() {
-            self.ops.push(op);
-        }
-    }
+    // Operations are applied to the working copy directly (one walk, no pointer parsing) and
+    // recorded as RFC 6902 operations; in debug builds `finish` replays the record with
+    // json-patch and checks it lands on the same document.
 
     fn get(&self, tokens: &[&str]) -> Option<&Value> {
         let mut cur = &self.doc;
@@ -80,90 +93,110 @@ impl PatchBuilder {
         Some(cur)
     }
 
+    fn get_mut(&mut self, tokens: &[&str]) -> Option<&mut Value> {
+        let mut cur = &mut self.doc;
+        for t in tokens {
+            cur = match cur {
+                Value::Object(m) => m.get_mut(*t)?,
+                Value::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Puts `value` at `path` (an object member or a new array element at the end), creating
+    /// nothing above it: when the parent does not exist, nothing is done or recorded.
+    fn add_at(&mut self, path: &[&str], value: Value) {
+        let Some((last, parent)) = path.split_last() else {
+            return;
+        };
+        let done = match self.get_mut(parent) {
+            Some(Value::Object(m)) => {
+                m.insert((*last).to_string(), value.clone());
+                true
+            }
+            _ => false,
+        };
+        if done {
+            self.ops.push(PatchOperation::Add(AddOperation {
+                path: pointer(path.iter().copied()),
+                value,
+            }));
+        }
+    }
+
     /// Sets `key` in the object at `parent`, creating the object when it is absent or null.
     pub fn set_member(&mut self, parent: &[&str], key: &str, value: Value) {
-        match self.get(parent) {
+        match self.get_mut(parent) {
             Some(Value::Object(m)) => {
                 if m.get(key) == Some(&value) {
                     return;
                 }
-                let mut path = parent.to_vec();
-                path.push(key);
-                self.apply(PatchOperation::Add(AddOperation {
-                    path: pointer(path),
-                    value,
-                }));
+                m.insert(key.to_string(), value.clone());
+                let op = with_token(parent, key, |path| AddOperation { path, value });
+                self.ops.push(PatchOperation::Add(op));
             }
             _ => {
                 let mut obj = serde_json::Map::new();
                 obj.insert(key.to_string(), value);
-                self.apply(PatchOperation::Add(AddOperation {
-                    path: pointer(parent.iter().copied()),
-                    value: Value::Object(obj),
-                }));
+                self.add_at(parent, Value::Object(obj));
             }
         }
     }
 
     /// Appends to the array at `path`, creating it when it is absent or null.
     pub fn push(&mut self, path: &[&str], value: Value) {
-        match self.get(path) {
+        match self.get_mut(path) {
             Some(Value::Array(a)) => {
                 let idx = a.len().to_string();
-                let mut p = path.to_vec();
-                p.push(&idx);
-                let ptr = pointer(p);
-                self.apply(PatchOperation::Add(AddOperation { path: ptr, value }));
+                a.push(value.clone());
+                let op = with_token(path, &idx, |path| AddOperation { path, value });
+                self.ops.push(PatchOperation::Add(op));
             }
-            _ => self.apply(PatchOperation::Add(AddOperation {
-                path: pointer(path.iter().copied()),
-                value: Value::Array(vec![value]),
-            })),
+            _ => self.add_at(path, Value::Array(vec![value])),
         }
     }
 
     /// Inserts into the array at `path` before `index`, creating the array when absent.
     pub fn insert(&mut self, path: &[&str], index: usize, value: Value) {
-        match self.get(path) {
+        match self.get_mut(path) {
             Some(Value::Array(a)) if index <= a.len() => {
+                a.insert(index, value.clone());
                 let idx = index.to_string();
-                let mut p = path.to_vec();
-                p.push(&idx);
-                let ptr = pointer(p);
-                self.apply(PatchOperation::Add(AddOperation { path: ptr, value }));
+                let op = with_token(path, &idx, |path| AddOperation { path, value });
+                self.ops.push(PatchOperation::Add(op));
             }
-            Some(Value::Array(_)) => self.push(path, value),
-            _ => self.apply(PatchOperation::Add(AddOperation {
-                path: pointer(path.iter().copied()),
-                value: Value::Array(vec![value]),
-            })),
+            _ => self.push(path, value),
         }
     }
 
-    /// Replaces the value at `path` (which must exist).
+    /// Replaces the value at `path`; nothing happens when it does not exist.
     pub fn replace(&mut self, path: &[&str], value: Value) {
-        if self.get(path) == Some(&value) {
-            return;
+        match self.get_mut(path) {
+            Some(v) if *v != value => {
+                *v = value.clone();
+                self.ops.push(PatchOperation::Replace(ReplaceOperation {
+                    path: pointer(path.iter().copied()),
+                    value,
+                }));
+            }
+            _ => {}
         }
-        self.apply(PatchOperation::Replace(ReplaceOperation {
-            path: pointer(path.iter().copied()),
-            value,
-        }));
     }
 
     /// Moves array element `index` at `path` to the end (remove, then append).
     pub fn move_to_end(&mut self, path: &[&str], index: usize) {
-        let Some(Value::Array(a)) = self.get(path) else {
+        let Some(Value::Array(a)) = self.get_mut(path) else {
             return;
         };
         if index + 1 >= a.len() {
             return;
         }
-        let value = a[index].clone();
+        let value = a.remove(index);
         let idx = index.to_string();
-        let mut p = path.to_vec();
-        p.push(&idx);
-        self.apply(PatchOperation::Remove(RemoveOperation { path: pointer(p) }));
+        let op = with_token(path, &idx, |path| RemoveOperation { path });
+        self.ops.push(PatchOperation::Remove(op));
         self.push(path, value);
     }
 
