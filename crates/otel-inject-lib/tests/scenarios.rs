@@ -922,3 +922,41 @@ fn explain_says_why_per_container() {
         "{text}"
     );
 }
+
+/// What the API server does to a pod between two webhook calls (reinvocationPolicy:
+/// IfNeeded): defaults fill `fieldRef.apiVersion`, `terminationMessagePath`, `imagePullPolicy`,
+/// `emptyDir` medium and so on. Seen in the e2e suite against kube-apiserver 1.20.
+fn api_server_defaults(pod: &mut serde_json::Value) {
+    for list in ["containers", "initContainers"] {
+        for c in pod["spec"][list].as_array_mut().into_iter().flatten() {
+            c["terminationMessagePath"] = json!("/dev/termination-log");
+            c["terminationMessagePolicy"] = json!("File");
+            c["imagePullPolicy"] = json!("IfNotPresent");
+            for e in c["env"].as_array_mut().into_iter().flatten() {
+                if let Some(f) = e.pointer_mut("/valueFrom/fieldRef") {
+                    f["apiVersion"] = json!("v1");
+                }
+            }
+        }
+    }
+    pod["spec"]["dnsPolicy"] = json!("ClusterFirst");
+    pod["spec"]["schedulerName"] = json!("default-scheduler");
+}
+
+#[test]
+fn reinvocation_after_api_server_defaulting_changes_nothing() {
+    for annotations in [
+        json!({"instrumentation.opentelemetry.io/inject-dotnet": "true"}),
+        json!({"instrumentation.opentelemetry.io/inject-sdk": "true"}),
+        json!({"instrumentation.opentelemetry.io/inject-dotnet": "true", "instrumentation.opentelemetry.io/inject-sdk": "true"}),
+    ] {
+        let pod = deployment_pod(NS, annotations, dotnet_app());
+        let insts = [dotnet_instrumentation(NS)];
+        let owners = [replicaset("my-dotnet-6b8d9c7f5d", "my-dotnet")];
+        let mut stored = run(&pod, NS, &insts, &owners).mutated;
+        api_server_defaults(&mut stored);
+        let again = run(&stored, NS, &insts, &owners);
+        assert!(again.decision.patch.0.is_empty());
+        assert_eq!(again.mutated, stored);
+    }
+}
