@@ -246,6 +246,12 @@ impl Admission {
             return response;
         }
         let found = lookup(self.view.as_ref(), pod, namespace, self.owner_budget).await;
+        for source in &found.owner_sources {
+            self.metrics
+                .owner_lookups
+                .get_or_create(&crate::metrics::SourceLabels { source })
+                .inc();
+        }
         for problem in &found.problems {
             self.metrics
                 .lookup_problems

@@ -37,6 +37,11 @@ pub struct CacheLabels {
 
 /// Result label.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     /// success or failure.
     pub result: &'static str,
@@ -52,6 +57,8 @@ pub struct Metrics {
     pub decision_seconds: Histogram,
     /// `otel_inject_lookup_problems_total{reason}`: lookups a decision went on without.
     pub lookup_problems: Family<ReasonLabels, Counter>,
+    /// `otel_inject_owner_lookups_total{source}`: owners from the cache, the API or missing.
+    pub owner_lookups: Family<SourceLabels, Counter>,
     /// `otel_inject_invalid_requests_total{reason}`: HTTP 4xx answers.
     pub invalid_requests: Family<ReasonLabels, Counter>,
     /// `otel_inject_cache_objects{cache}`.
@@ -95,6 +102,13 @@ impl Metrics {
             "Cluster lookups a decision had to go on without",
             lookup_problems.clone(),
         );
+        let owner_lookups = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "owner_lookups",
+            "Owner objects (ReplicaSets, Jobs) a decision needed, by where they came from: \
+             cache, api (a direct GET after a cache miss, e.g. a ReplicaSet seconds old) or missing",
+            owner_lookups.clone(),
+        );
         let invalid_requests = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "invalid_requests",
@@ -130,6 +144,7 @@ impl Metrics {
             admissions,
             decision_seconds,
             lookup_problems,
+            owner_lookups,
             invalid_requests,
             cache_objects,
             watch_errors,

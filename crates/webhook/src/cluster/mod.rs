@@ -56,6 +56,8 @@ pub struct Lookup {
     pub owners: Vec<OwnerObject>,
     /// Lookups that failed; the decision goes on without them.
     pub problems: Vec<LookupProblem>,
+    /// Where each owner came from: `cache`, `api` (direct GET after a cache miss) or `missing`.
+    pub owner_sources: Vec<&'static str>,
 }
 
 /// A lookup that did not succeed.
@@ -121,9 +123,15 @@ pub async fn lookup(
     for key in owner_lookups(pod) {
         if let Some(owner) = view.owner(namespace, &key) {
             out.owners.push(owner);
+            out.owner_sources.push("cache");
             continue;
         }
-        match tokio::time::timeout_at(deadline, view.fetch_owner(namespace, &key)).await {
+        let fetched = tokio::time::timeout_at(deadline, view.fetch_owner(namespace, &key)).await;
+        out.owner_sources.push(match &fetched {
+            Ok(Ok(Some(_))) => "api",
+            _ => "missing",
+        });
+        match fetched {
             Ok(Ok(Some(owner))) => out.owners.push(owner),
             Ok(Ok(None)) => out.problems.push(LookupProblem::OwnerMissing {
                 kind: key.kind.clone(),
