@@ -76,6 +76,22 @@ for c in $LEVELS; do
     "$(awk -v k="$(rss_kib)" 'BEGIN {printf "%.1f", k / 1024}')"
   [[ -n "$errors" ]] && echo "  $errors"
 done
+
+# wrk drives each connection as fast as it can: on 2 cores the server saturates and the p99
+# is queueing. Below saturation (open loop, a fixed rate; a busy cluster creates far fewer pods
+# per second than these) the latency is the webhook's own. Needs oha (cargo install oha --locked).
+if command -v oha >/dev/null; then
+  echo
+  printf '%-12s %12s %10s %10s %10s\n' connections "rate/s" p50 p99 p99.9
+  for q in ${RATES:-500 2000 5000}; do
+    out=$(oha --no-tui -c 8 -q "$q" -z "$DURATION" -m POST -H 'content-type: application/json' \
+      -D "$REVIEW" --cacert "$work/ca.pem" "https://127.0.0.1:$PORT/mutate")
+    pct() { awk -v p="$1" '$1 == p {printf "%.2fms", $3}' <<<"$out"; }
+    printf '%-12s %12s %10s %10s %10s\n' 8 "$q" "$(pct 50.00%)" "$(pct 99.00%)" "$(pct 99.90%)"
+  done
+else
+  echo "(oha not found: skipping the fixed-rate levels; cargo install oha --locked)"
+fi
 echo
 echo "server metrics after the run:"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^otel_inject_(admissions_total|decision_duration_seconds_(count|sum))'
