@@ -220,7 +220,13 @@ fn is_mutated(pod: &Value) -> bool {
 }
 
 /// Starts `otel-inject serve --self-signed` against the cluster.
-fn start_webhook(cluster: &Cluster, dir: &Path, port: u16, metrics_port: u16) -> Result<Webhook> {
+fn start_webhook(
+    cluster: &Cluster,
+    dir: &Path,
+    port: u16,
+    metrics_port: u16,
+    extra: &[&str],
+) -> Result<Webhook> {
     let log = dir.join(format!(
         "webhook-{}.log",
         Instant::now().elapsed().as_nanos()
@@ -241,6 +247,7 @@ fn start_webhook(cluster: &Cluster, dir: &Path, port: u16, metrics_port: u16) ->
             "--log-format",
             "json",
         ])
+        .args(extra)
         .env("KUBECONFIG", &cluster.kubeconfig)
         .env_remove("OTEL_INJECT_STANDALONE")
         .stdout(out.try_clone()?)
@@ -415,7 +422,7 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
     let port = free_port()?;
     let metrics_port = free_port()?;
     register_webhook(cluster, port).await?;
-    let mut webhook = start_webhook(cluster, dir, port, metrics_port)?;
+    let mut webhook = start_webhook(cluster, dir, port, metrics_port, &[])?;
     let r = scenario_self_signed(cluster, &mut webhook).await;
     let up = r.is_ok();
     record("2 self-signed-ca-bundle", r);
@@ -443,6 +450,10 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
     record(
         "6 webhook-down-and-excluded-namespace",
         scenario_down(cluster, &mut webhook, dir).await,
+    );
+    record(
+        "9 self-signed-rotation-under-traffic",
+        scenario_rotation(cluster, &webhook).await,
     );
 
     ensure!(
@@ -1139,11 +1150,100 @@ async fn scenario_down(cluster: &mut Cluster, webhook: &mut Webhook, dir: &Path)
     );
 
     // Started again (a new self-signed CA is written): new pods are mutated again.
-    *webhook = start_webhook(cluster, dir, port, metrics_port)?;
+    // The restarted webhook's certificates live 45 s, so scenario 9 sees a rotation.
+    *webhook = start_webhook(
+        cluster,
+        dir,
+        port,
+        metrics_port,
+        &["--cert-validity", "45s"],
+    )?;
     wait_ready(webhook).await?;
     let back = wait_until_mutating(cluster, &ns).await?;
     Ok(format!(
         "excluded namespace never called; while down a pod was created unmutated in {down_ms} ms; after restart pods mutated again within {:.1}s",
         back.as_secs_f64()
+    ))
+}
+
+/// `otel_inject_certificate_expiry_timestamp_seconds` from the webhook's /metrics.
+async fn certificate_expiry(w: &Webhook) -> Result<f64> {
+    let (_, body) = http_get(w.metrics_port, "/metrics").await?;
+    body.lines()
+        .find_map(|l| {
+            l.strip_prefix("otel_inject_certificate_expiry_timestamp_seconds ")?
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| anyhow!("no certificate expiry metric"))
+}
+
+/// The webhook (restarted in scenario 6 with 45 s certificates) rotates its CA and leaf before
+/// expiry: it publishes old + new CA in the caBundle, waits for the API server to pick it up,
+/// then serves the new leaf. Pods created all along must all be mutated.
+async fn scenario_rotation(cluster: &mut Cluster, webhook: &Webhook) -> Result<String> {
+    let ns = cluster.namespace("rotation", true, json!({})).await?;
+    cluster
+        .instrumentation(
+            &ns,
+            "sdk",
+            json!({"exporter": {"endpoint": "http://c:4318"}}),
+        )
+        .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let first = certificate_expiry(webhook).await?;
+    let start = Instant::now();
+    let mut rotated_at = None;
+    let (mut created, mut unmutated) = (0, Vec::new());
+    while start.elapsed() < Duration::from_secs(75) {
+        let name = format!("during-rotation-{created}");
+        let p = cluster
+            .create_pod(
+                &ns,
+                pod(
+                    &name,
+                    json!({"instrumentation.opentelemetry.io/inject-sdk": "true"}),
+                    json!([{"name": "app", "image": "a:1"}]),
+                ),
+            )
+            .await?;
+        created += 1;
+        if !is_mutated(&p) {
+            unmutated.push(name);
+        }
+        match rotated_at {
+            None if certificate_expiry(webhook).await? != first => {
+                rotated_at = Some(start.elapsed())
+            }
+            Some(t) if start.elapsed() > t + Duration::from_secs(5) => break,
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rotated_at =
+        rotated_at.ok_or_else(|| anyhow!("no rotation within 75 s of 45 s certificates"))?;
+    ensure!(
+        unmutated.is_empty(),
+        "pods not mutated during the rotation: {unmutated:?}"
+    );
+    let mwc = Api::<MutatingWebhookConfiguration>::all(cluster.client.clone())
+        .get(MWC)
+        .await?;
+    let bundle = mwc
+        .webhooks
+        .unwrap_or_default()
+        .first()
+        .and_then(|w| w.client_config.ca_bundle.clone())
+        .ok_or_else(|| anyhow!("caBundle gone"))?;
+    let cas = String::from_utf8_lossy(&bundle.0)
+        .matches("BEGIN CERTIFICATE")
+        .count();
+    ensure!(
+        cas >= 2,
+        "the caBundle should carry the old and the new CA, has {cas}"
+    );
+    Ok(format!(
+        "leaf swapped {:.0}s into the run, caBundle carries {cas} CAs, all {created} pods created meanwhile were mutated",
+        rotated_at.as_secs_f64()
     ))
 }
