@@ -107,6 +107,7 @@ fn musl_runtime_uses_the_musl_profiler() {
         env_value(app, "CORECLR_PROFILER_PATH"),
         Some("/otel-auto-instrumentation-dotnet/linux-musl/OpenTelemetry.AutoInstrumentation.Native.so")
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -132,6 +133,7 @@ fn namespace_level_runtime_annotation_is_honoured() {
     assert!(env_value(app, "CORECLR_PROFILER_PATH")
         .unwrap_or("")
         .contains("/linux-musl/"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -215,6 +217,7 @@ fn every_container_failing_validation_adds_no_agent() {
     assert!(!out.decision.warnings.is_empty());
     // Only the status annotation was added.
     assert_eq!(out.decision.patch.0.len(), 1);
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -233,6 +236,7 @@ fn unknown_runtime_is_a_typed_error_that_says_what_to_write() {
         w.contains("\"linux-arm64\" is not a supported .NET runtime; write \"linux-x64\""),
         "{w}"
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -291,6 +295,7 @@ fn dotnet_and_sdk_on_one_container_never_duplicate() {
         status(&out.mutated),
         Some("dotnet: injected into myapp (instrumentation e2e-dotnet/dotnet); sdk: injected into myapp (instrumentation e2e-dotnet/dotnet)")
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -320,6 +325,7 @@ fn namespace_sdk_and_pod_dotnet_both_apply() {
         .languages
         .iter()
         .all(|l| l.outcome() == O::Injected));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -355,6 +361,7 @@ fn init_container_target_gets_the_agent_before_it() {
     assert!(container(&out.mutated, "containers", "myapp")
         .get("env")
         .is_none());
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -388,6 +395,7 @@ fn per_language_container_lists_select_containers() {
             .map(Vec::len),
         Some(1)
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -440,6 +448,7 @@ fn argo_service_name_prefers_the_app_label() {
     let out = run(&pod, "ml", &[dotnet_instrumentation("ml")], &[]);
     let main = container(&out.mutated, "containers", "main");
     assert_eq!(env_value(main, "OTEL_SERVICE_NAME"), Some("nightly-etl"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -460,6 +469,7 @@ fn argo_executor_containers_are_refused_even_when_named() {
     assert!(status(&out.mutated)
         .unwrap_or("")
         .contains("sdk skipped wait: container belongs to the Argo Workflows executor"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -477,6 +487,7 @@ fn default_container_annotation_is_honoured() {
     assert!(container(&out.mutated, "containers", "app")
         .get("env")
         .is_some());
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -553,6 +564,7 @@ fn missing_instrumentation_is_explained_on_the_pod() {
     );
     assert_eq!(out.decision.warnings.len(), 1);
     assert_eq!(out.decision.patch.0.len(), 1);
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -568,6 +580,7 @@ fn several_instrumentations_name_them() {
     assert_eq!(out.decision.reason(), "several_instrumentations");
     assert!(out.decision.warnings[0]
         .contains("2 Instrumentations in namespace e2e-dotnet (a-inst, b-inst)"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -596,6 +609,7 @@ fn cross_namespace_reference_selects_that_instrumentation() {
     let out = run(&missing, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.reason(), "instrumentation_not_found");
     assert!(out.decision.warnings[0].contains("Instrumentation e2e-dotnet/nope not found"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -643,6 +657,7 @@ fn non_root_pods_get_a_restricted_init_container() {
         json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
                "readOnlyRootFilesystem": true, "runAsUser": 65532})
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -676,6 +691,7 @@ fn root_pods_keep_running_as_root() {
         "opentelemetry-auto-instrumentation-dotnet",
     );
     assert_eq!(init["securityContext"], json!({"runAsUser": 1000}));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -707,6 +723,7 @@ fn unknown_fields_survive_untouched() {
         "kept"
     );
     assert_eq!(out.mutated["status"], pod["status"]);
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -728,6 +745,7 @@ fn volume_claim_template_replaces_the_empty_dir() {
             ["accessModes"],
         json!(["ReadWriteOnce"])
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -762,6 +780,7 @@ fn job_owned_by_cronjob_with_uid_attributes() {
         assert!(attrs.contains(want), "{want} in {attrs}");
     }
     assert!(env_names(c).contains(&"OTEL_RESOURCE_ATTRIBUTES_POD_UID".to_string()));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -783,6 +802,7 @@ fn missing_replicaset_warns_and_still_injects() {
         .warnings
         .iter()
         .any(|w| w.contains("ReplicaSet my-dotnet-6b8d9c7f5d was not found")));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -818,6 +838,7 @@ fn invalid_container_list_says_what_to_write() {
     assert!(out.decision.warnings[0]
         .contains("write container names separated by commas, without spaces"));
     assert!(out.mutated["spec"].get("initContainers").is_none());
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -832,6 +853,7 @@ fn duplicated_container_names_are_a_conflict() {
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.reason(), "container_conflict");
     assert!(out.decision.warnings[0].contains("duplicated container names detected: [myapp]"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -845,6 +867,7 @@ fn container_not_found_lists_what_exists() {
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.reason(), "container_not_found");
     assert!(out.decision.warnings[0].contains("no container named api (the pod has: myapp)"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -862,6 +885,7 @@ fn preset_node_name_is_literal_and_sdk_stays_idempotent() {
         .unwrap_or("")
         .contains("k8s.node.name=node-1"));
     assert!(!env_names(app).contains(&"OTEL_RESOURCE_ATTRIBUTES_NODE_NAME".to_string()));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -875,6 +899,7 @@ fn sampler_argument_alone_blocks_the_sampler() {
     let app = container(&out.mutated, "containers", "myapp");
     assert!(env_value(app, "OTEL_TRACES_SAMPLER").is_none());
     assert_eq!(env_value(app, "OTEL_TRACES_SAMPLER_ARG"), Some("0.1"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -889,6 +914,7 @@ fn unsupported_languages_are_reported_not_ignored() {
     assert!(status(&out.mutated)
         .unwrap_or("")
         .starts_with("java: not injected: otel-inject does not inject this language yet"));
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 #[test]
@@ -921,6 +947,7 @@ fn explain_says_why_per_container() {
         text.contains("legacy: not injected: already instrumented (OTEL_DOTNET_AUTO_HOME is set)"),
         "{text}"
     );
+    insta::assert_yaml_snapshot!(out.mutated);
 }
 
 /// What the API server does to a pod between two webhook calls (reinvocationPolicy:
