@@ -135,7 +135,7 @@ impl Store {
     }
 }
 
-struct Grpc(Store);
+pub struct Grpc(pub Store);
 
 #[tonic::async_trait]
 impl TraceService for Grpc {
@@ -160,7 +160,7 @@ impl TraceService for Grpc {
     }
 }
 
-async fn http_export(
+pub async fn http_export(
     axum::extract::State(store): axum::extract::State<Store>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,

@@ -1,0 +1,223 @@
+//! The exporter certificate variables the webhook injects for `spec.exporter.tls`
+//! (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `_CLIENT_CERTIFICATE`, `_CLIENT_KEY`), which the upstream
+//! exporters ignore, end to end: an OTLP receiver that serves a certificate from a private CA
+//! and requires a client certificate from it (mTLS), over gRPC and over HTTP. Spans arrive with
+//! the variables set, and do not arrive without the client certificate.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+use otel_inject_sdk::Telemetry;
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+use receiver::{http_export, Grpc, Store};
+use rstest::rstest;
+
+/// A private CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM
+/// files (the way a Secret mounted by the webhook's TLS volumes would hold them).
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_pem: String,
+    server_pem: String,
+    server_key: String,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+
+        let server_key = KeyPair::generate().unwrap();
+        let mut server =
+            CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let server_cert = server.signed_by(&server_key, &issuer).unwrap();
+
+        let client_key = KeyPair::generate().unwrap();
+        let mut client = CertificateParams::new(vec!["otel-inject-test-client".into()]).unwrap();
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_cert = client.signed_by(&client_key, &issuer).unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.crt"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("tls.crt"), client_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("tls.key"), client_key.serialize_pem()).unwrap();
+        Self {
+            dir,
+            ca_pem: ca_cert.pem(),
+            server_pem: server_cert.pem(),
+            server_key: server_key.serialize_pem(),
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A receiver that requires TLS with a client certificate signed by `pki`'s CA.
+struct MtlsReceiver {
+    store: Store,
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn client_verifier(ca_pem: &str) -> Arc<dyn rustls::server::danger::ClientCertVerifier> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .unwrap()
+}
+
+impl MtlsReceiver {
+    fn start(pki: &Pki, protocol: &str) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Store::default();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        if protocol == "grpc" {
+            let tls = tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(
+                    &pki.server_pem,
+                    &pki.server_key,
+                ))
+                .client_ca_root(tonic::transport::Certificate::from_pem(&pki.ca_pem));
+            let server = tonic::transport::Server::builder()
+                .tls_config(tls)
+                .unwrap()
+                .add_service(TraceServiceServer::new(Grpc(store.clone())))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+            runtime.spawn(server);
+        } else {
+            use rustls::pki_types::pem::PemObject;
+            let certs =
+                rustls::pki_types::CertificateDer::pem_slice_iter(pki.server_pem.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap();
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes())
+                .unwrap();
+            let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(client_verifier(&pki.ca_pem))
+            .with_single_cert(certs, key)
+            .unwrap();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let app = axum::Router::new()
+                .route("/v1/traces", axum::routing::post(http_export))
+                .with_state(store.clone());
+            let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+            let std_listener = listener.into_std().unwrap();
+            let _in_runtime = runtime.enter();
+            let server = axum_server::from_tcp_rustls(std_listener, tls)
+                .unwrap()
+                .serve(app.into_make_service());
+            runtime.spawn(server);
+        }
+        Self {
+            store,
+            addr,
+            _runtime: runtime,
+        }
+    }
+}
+
+fn env(
+    vars: Vec<(&'static str, String)>,
+) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
+    let map: HashMap<&'static str, String> = vars.into_iter().collect();
+    move |k| map.get(k).cloned()
+}
+
+fn export_one_span(vars: Vec<(&'static str, String)>) -> Vec<String> {
+    let (dispatch, guard) = Telemetry::builder()
+        .service_name("tls-test")
+        .env_lookup(env(vars))
+        .build();
+    let warnings: Vec<String> = guard.warnings().iter().map(|w| w.to_string()).collect();
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info_span!("over-mtls").in_scope(|| tracing::info!("work"));
+    });
+    drop(guard); // flushes
+    warnings
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[rstest]
+#[case::grpc("grpc")]
+#[case::http_protobuf("http/protobuf")]
+fn certificate_variables_give_a_working_mtls_export(#[case] protocol: &str) {
+    let pki = Pki::new();
+    let receiver = MtlsReceiver::start(&pki, protocol);
+    let endpoint = format!("https://localhost:{}", receiver.addr.port());
+    let warnings = export_one_span(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.into()),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", path(&pki.file("ca.crt"))),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            path(&pki.file("tls.crt")),
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", path(&pki.file("tls.key"))),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
+    ]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let spans = receiver
+        .store
+        .wait_for_blocking(Duration::from_secs(10), |s| !s.is_empty());
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.span.name == "over-mtls" && s.service() == "tls-test"),
+        "no span arrived over mTLS"
+    );
+}
+
+#[rstest]
+#[case::grpc("grpc")]
+#[case::http_protobuf("http/protobuf")]
+fn without_the_client_certificate_the_collector_refuses(#[case] protocol: &str) {
+    let pki = Pki::new();
+    let receiver = MtlsReceiver::start(&pki, protocol);
+    let endpoint = format!("https://localhost:{}", receiver.addr.port());
+    export_one_span(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.into()),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", path(&pki.file("ca.crt"))),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000".into()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        receiver.store.spans().is_empty(),
+        "the receiver requires a client certificate"
+    );
+}
