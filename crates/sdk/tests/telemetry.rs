@@ -335,3 +335,47 @@ fn pod_name_falls_back_to_hostname_only_in_kubernetes() {
         Some("unknown_service:rust")
     );
 }
+
+#[rstest]
+#[case::grpc("grpc")]
+#[case::http_protobuf("http/protobuf")]
+fn gzip_compression_reaches_the_collector(#[case] protocol: &str) {
+    let receiver = Receiver::start();
+    let endpoint = if protocol == "grpc" {
+        receiver.grpc_endpoint()
+    } else {
+        receiver.http_endpoint()
+    };
+    let (dispatch, guard) = Telemetry::builder()
+        .service_name("gzip-test")
+        .log_writer(Capture::default())
+        .env_lookup(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.into()),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
+        ]))
+        .build();
+    assert!(guard.warnings().is_empty(), "{:?}", guard.warnings());
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info_span!("compressed").in_scope(|| tracing::info!("work"));
+    });
+    drop(guard);
+    let spans = receiver.store.spans();
+    let span = spans
+        .iter()
+        .find(|s| s.span.name == "compressed")
+        .expect("the compressed export arrived");
+    let encoding = if protocol == "grpc" {
+        "grpc-encoding"
+    } else {
+        "content-encoding"
+    };
+    assert!(
+        span.headers
+            .iter()
+            .any(|(k, v)| k == encoding && v == "gzip"),
+        "{encoding}: gzip expected in {:?}",
+        span.headers
+    );
+}

@@ -228,7 +228,10 @@ impl Receiver {
                 tx.send((grpc_l.local_addr().unwrap(), http_l.local_addr().unwrap()))
                     .unwrap();
                 let grpc = tonic::transport::Server::builder()
-                    .add_service(TraceServiceServer::new(Grpc(s.clone())))
+                    .add_service(
+                        TraceServiceServer::new(Grpc(s.clone()))
+                            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    )
                     .serve_with_incoming(tokio_stream_from(grpc_l));
                 let app = axum::Router::new()
                     .route("/v1/traces", axum::routing::post(http_export))
