@@ -27,7 +27,6 @@ use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use serde_json::{json, Value};
 
-const MWC: &str = "otel-inject-e2e";
 const WEBHOOK: &str = "pods.e2e.otel-inject.dev";
 const SELECTOR_LABEL: &str = "otel-inject-e2e";
 const FIELD_MANAGER: &str = "otel-inject-e2e";
@@ -66,6 +65,13 @@ fn inst_api_resource() -> ApiResource {
 }
 
 impl Cluster {
+    /// This run's MutatingWebhookConfiguration: runs against the same cluster (a developer's
+    /// and CI's) must not call each other's webhook. Its namespaceSelector matches only this
+    /// run's namespaces (label otel-inject-e2e=<run id>).
+    fn mwc(&self) -> String {
+        format!("otel-inject-e2e-{}", self.run_id)
+    }
+
     async fn connect(kubeconfig: &Path) -> Result<Self> {
         let kc = Kubeconfig::read_from(kubeconfig).context("reading the e2e kubeconfig")?;
         let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
@@ -93,7 +99,7 @@ impl Cluster {
         let name = format!("e2e-{scenario}-{}", self.run_id);
         let mut labels = BTreeMap::new();
         if selected {
-            labels.insert(SELECTOR_LABEL.to_string(), "enabled".to_string());
+            labels.insert(SELECTOR_LABEL.to_string(), self.run_id.clone());
         }
         let ns: Namespace = serde_json::from_value(json!({
             "metadata": {"name": name, "labels": labels, "annotations": annotations}
@@ -123,6 +129,22 @@ impl Cluster {
         Ok(())
     }
 
+    /// A namespace with one Instrumentation in it, once the webhook's cache can have seen it.
+    async fn namespace_with_instrumentation(
+        &mut self,
+        scenario: &str,
+        selected: bool,
+        annotations: Value,
+        name: &str,
+        spec: Value,
+    ) -> Result<String> {
+        let ns = self.namespace(scenario, selected, annotations).await?;
+        self.instrumentation(&ns, name, spec).await?;
+        // The webhook reads Instrumentations from its watch cache; give the event a moment.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(ns)
+    }
+
     async fn create_pod(&self, ns: &str, pod: Value) -> Result<Value> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let pod: Pod = serde_json::from_value(pod)?;
@@ -136,7 +158,7 @@ impl Cluster {
             let _ = api.delete(ns, &DeleteParams::default()).await;
         }
         let mwcs = Api::<MutatingWebhookConfiguration>::all(self.client.clone());
-        let _ = mwcs.delete(MWC, &DeleteParams::default()).await;
+        let _ = mwcs.delete(&self.mwc(), &DeleteParams::default()).await;
     }
 
     /// `apiserver_admission_webhook_admission_duration_seconds` (sum, count) for our webhook.
@@ -237,7 +259,7 @@ fn start_webhook(
             "serve",
             "--self-signed",
             "--webhook-config",
-            MWC,
+            &cluster.mwc(),
             "--san",
             "127.0.0.1",
             "--listen",
@@ -316,7 +338,7 @@ async fn wait_ready(w: &mut Webhook) -> Result<Duration> {
 async fn register_webhook(cluster: &Cluster, port: u16) -> Result<()> {
     let mwc: MutatingWebhookConfiguration = serde_json::from_value(json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": MWC},
+        "metadata": {"name": cluster.mwc()},
         "webhooks": [{
             "name": WEBHOOK,
             "admissionReviewVersions": ["v1"],
@@ -328,14 +350,14 @@ async fn register_webhook(cluster: &Cluster, port: u16) -> Result<()> {
             "clientConfig": {"url": format!("https://127.0.0.1:{port}/mutate")},
             "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "Namespaced"}],
             "namespaceSelector": {"matchExpressions": [
-                {"key": SELECTOR_LABEL, "operator": "In", "values": ["enabled"]},
+                {"key": SELECTOR_LABEL, "operator": "In", "values": [cluster.run_id]},
                 {"key": "otel-inject.dev/admission-webhooks", "operator": "NotIn", "values": ["disabled"]}
             ]}
         }]
     }))?;
     let api = Api::<MutatingWebhookConfiguration>::all(cluster.client.clone());
     api.patch(
-        MWC,
+        &cluster.mwc(),
         &PatchParams::apply(FIELD_MANAGER).force(),
         &Patch::Apply(&mwc),
     )
@@ -542,7 +564,7 @@ async fn scenario_crd(cluster: &Cluster) -> Result<String> {
 async fn scenario_self_signed(cluster: &mut Cluster, webhook: &mut Webhook) -> Result<String> {
     let ready = wait_ready(webhook).await?;
     let api = Api::<MutatingWebhookConfiguration>::all(cluster.client.clone());
-    let mwc = api.get(MWC).await?;
+    let mwc = api.get(&cluster.mwc()).await?;
     let bundle = mwc
         .webhooks
         .unwrap_or_default()
@@ -571,10 +593,11 @@ async fn scenario_self_signed(cluster: &mut Cluster, webhook: &mut Webhook) -> R
 }
 
 async fn scenario_deployment(cluster: &mut Cluster, webhook: &Webhook) -> Result<String> {
-    let ns = cluster.namespace("dotnet", true, json!({})).await?;
-    cluster
-        .instrumentation(
-            &ns,
+    let ns = cluster
+        .namespace_with_instrumentation(
+            "dotnet",
+            true,
+            json!({}),
             "dotnet",
             json!({
                 "exporter": {"endpoint": "http://jaeger-collector.monitoring:4318"},
@@ -583,8 +606,6 @@ async fn scenario_deployment(cluster: &mut Cluster, webhook: &Webhook) -> Result
             }),
         )
         .await?;
-    // Let the Instrumentation cache catch up before the race under test.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
     let d: Deployment = serde_json::from_value(json!({
         "metadata": {"name": "my-dotnet"},
@@ -776,20 +797,14 @@ async fn owner_sources(w: &Webhook) -> Result<BTreeMap<String, f64>> {
 
 async fn scenario_selection(cluster: &mut Cluster) -> Result<String> {
     let ns = cluster
-        .namespace(
+        .namespace_with_instrumentation(
             "selection",
             true,
             json!({"instrumentation.opentelemetry.io/inject-sdk": "true"}),
-        )
-        .await?;
-    cluster
-        .instrumentation(
-            &ns,
             "sdk",
             json!({"exporter": {"endpoint": "http://collector:4318"}}),
         )
         .await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let by_ns = cluster
         .create_pod(
             &ns,
@@ -855,16 +870,16 @@ async fn scenario_selection(cluster: &mut Cluster) -> Result<String> {
 }
 
 async fn scenario_update(cluster: &mut Cluster, webhook: &mut Webhook) -> Result<String> {
-    let ns = cluster.namespace("update", true, json!({})).await?;
-    let cluster = &*cluster;
-    cluster
-        .instrumentation(
-            &ns,
+    let ns = cluster
+        .namespace_with_instrumentation(
+            "update",
+            true,
+            json!({}),
             "sdk",
             json!({"exporter": {"endpoint": "http://old:4318"}}),
         )
         .await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cluster = &*cluster;
     let annotated = json!({"instrumentation.opentelemetry.io/inject-sdk": "true"});
     let first = cluster
         .create_pod(
@@ -1182,15 +1197,15 @@ async fn certificate_expiry(w: &Webhook) -> Result<f64> {
 /// expiry: it publishes old + new CA in the caBundle, waits for the API server to pick it up,
 /// then serves the new leaf. Pods created all along must all be mutated.
 async fn scenario_rotation(cluster: &mut Cluster, webhook: &Webhook) -> Result<String> {
-    let ns = cluster.namespace("rotation", true, json!({})).await?;
-    cluster
-        .instrumentation(
-            &ns,
+    let ns = cluster
+        .namespace_with_instrumentation(
+            "rotation",
+            true,
+            json!({}),
             "sdk",
             json!({"exporter": {"endpoint": "http://c:4318"}}),
         )
         .await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let first = certificate_expiry(webhook).await?;
     let start = Instant::now();
     let mut rotated_at = None;
@@ -1227,7 +1242,7 @@ async fn scenario_rotation(cluster: &mut Cluster, webhook: &Webhook) -> Result<S
         "pods not mutated during the rotation: {unmutated:?}"
     );
     let mwc = Api::<MutatingWebhookConfiguration>::all(cluster.client.clone())
-        .get(MWC)
+        .get(&cluster.mwc())
         .await?;
     let bundle = mwc
         .webhooks
