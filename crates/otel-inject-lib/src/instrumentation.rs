@@ -343,9 +343,16 @@ impl LanguageSpec {
 }
 
 impl InstrumentationSpec {
-    /// The .NET block, empty when absent.
-    pub fn dotnet_or_default(&self) -> LanguageSpec {
-        self.dotnet.clone().unwrap_or_default()
+    /// The .NET block, empty when absent (borrowed: it is read several times per container).
+    pub fn dotnet_or_default(&self) -> &LanguageSpec {
+        static EMPTY: LanguageSpec = LanguageSpec {
+            image: None,
+            volume_claim_template: None,
+            volume_limit_size: None,
+            env: Vec::new(),
+            resource_requirements: None,
+        };
+        self.dotnet.as_ref().unwrap_or(&EMPTY)
     }
 
     /// `defaults.useLabelsForResourceAttributes`.

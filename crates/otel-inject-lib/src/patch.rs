@@ -2,7 +2,7 @@
 //! recorded. The patch is therefore exactly what produced the mutated pod, it only ever names
 //! paths we add or change, and later steps see earlier ones (indices stay right).
 
-use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation, ReplaceOperation};
+use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
 use jsonptr::PointerBuf;
 use serde_json::Value;
 
@@ -51,11 +51,6 @@ impl PatchBuilder {
     /// The working copy, with every recorded operation applied.
     pub fn doc(&self) -> &Value {
         &self.doc
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
     }
 
     /// The recorded operations.
@@ -168,20 +163,6 @@ impl PatchBuilder {
                 self.ops.push(PatchOperation::Add(op));
             }
             _ => self.push(path, value),
-        }
-    }
-
-    /// Replaces the value at `path`; nothing happens when it does not exist.
-    pub fn replace(&mut self, path: &[&str], value: Value) {
-        match self.get_mut(path) {
-            Some(v) if *v != value => {
-                *v = value.clone();
-                self.ops.push(PatchOperation::Replace(ReplaceOperation {
-                    path: pointer(path.iter().copied()),
-                    value,
-                }));
-            }
-            _ => {}
         }
     }
 
