@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the real Jaeger v2 binary from its Go module (github.com/jaegertracing/jaeger/cmd/jaeger,
+# pinned by go.mod/go.sum beside this file as a `tool`), once, and prints its path. Nothing is
+# downloaded but Go modules from the module proxy. The result is cached under
+# $OTEL_INJECT_CACHE (default ~/.cache/otel-inject), keyed by go.mod and go.sum, so a version bump
+# rebuilds and an unchanged one costs nothing. Concurrent callers wait for one build (flock).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+C=${OTEL_INJECT_CACHE:-$HOME/.cache/otel-inject}/jaeger
+key=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)
+out=$C/jaeger-$key
+[ -x "$out" ] && { echo "$out"; exit 0; }
+mkdir -p "$C"
+exec 9>"$C/.lock"
+flock 9
+[ -x "$out" ] && { echo "$out"; exit 0; }
+command -v go >/dev/null || { echo "jaeger: no go on PATH (the machine's Go builds Jaeger)" >&2; exit 1; }
+echo "jaeger: building $(grep -m1 'jaegertracing/jaeger ' "$here/go.mod" | xargs) with $(go version) (a few minutes, once)" >&2
+cd "$here"
+# GOTOOLCHAIN=local: never fetch another Go toolchain; -mod=readonly: go.sum is the pin.
+GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0 \
+  nice -n 5 go build -trimpath -ldflags='-s -w' -o "$out.tmp" github.com/jaegertracing/jaeger/cmd/jaeger >&2
+mv "$out.tmp" "$out"
+echo "$out"
