@@ -1,12 +1,10 @@
 //! End to end: the real binaries, started with the environment the webhook injects for
 //! `inject-sdk` (computed by the core's `mutate`, resolved the way the kubelet would by
-//! `kubelet::resolve_env`), export to an OTLP receiver running in the test, over gRPC and over
-//! http/protobuf. One order makes one trace across orders-api and inventory-api; ml-train
-//! started with `TRACEPARENT` joins that trace.
+//! `kubelet::resolve_env`), export to a real Jaeger v2 (built from its Go module, running
+//! deploy/'s in-memory configuration), over gRPC and over http/protobuf, and every assertion is
+//! on what Jaeger's query API gives back. One order makes one trace across orders-api and
+//! inventory-api; ml-train started with `TRACEPARENT` joins that trace.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-
-#[path = "../../sdk/tests/support/receiver.rs"]
-mod receiver;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,7 +14,7 @@ use otel_inject_lib::kubelet::{resolve_env, Downward};
 use otel_inject_lib::{
     mutate, InjectOptions, Instrumentation, NamespaceInfo, OwnerObject, PodContext,
 };
-use receiver::{Received, Receiver};
+use otel_inject_test_peers::jaeger::{Jaeger, Span, CLIENT, SERVER};
 use rstest::rstest;
 use serde_json::{json, Value};
 
@@ -29,10 +27,10 @@ enum Proto {
     Http,
 }
 
-fn instrumentation(receiver: &Receiver, proto: Proto) -> Arc<Instrumentation> {
+fn instrumentation(jaeger: &Jaeger, proto: Proto) -> Arc<Instrumentation> {
     let (endpoint, protocol) = match proto {
-        Proto::Grpc => (receiver.grpc_endpoint(), "grpc"),
-        Proto::Http => (receiver.http_endpoint(), "http/protobuf"),
+        Proto::Grpc => (jaeger.grpc_endpoint(), "grpc"),
+        Proto::Http => (jaeger.http_endpoint(), "http/protobuf"),
     };
     Arc::new(
         serde_json::from_value(json!({
@@ -204,21 +202,24 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     panic!("{base} did not become healthy");
 }
 
-fn find<'a>(spans: &'a [Received], service: &str, name: &str) -> &'a Received {
+fn find<'a>(spans: &'a [Span], service: &str, name: &str) -> &'a Span {
     spans
         .iter()
-        .find(|s| s.service() == service && s.span.name == name)
+        .find(|s| s.service() == service && s.name == name)
         .unwrap_or_else(|| {
             let all: Vec<_> = spans
                 .iter()
-                .map(|s| (s.service().to_string(), s.span.name.clone()))
+                .map(|s| (s.service().to_string(), s.name.clone()))
                 .collect();
             panic!("no span {name} from {service}; got {all:?}")
         })
 }
 
-const SERVER: i32 = 2; // opentelemetry_proto SpanKind::Server
-const CLIENT: i32 = 3;
+async fn jaeger() -> Jaeger {
+    Jaeger::memory(std::net::Ipv4Addr::LOCALHOST.into())
+        .await
+        .expect("Jaeger starts with deploy/'s in-memory config")
+}
 
 #[rstest]
 #[case::grpc(Proto::Grpc)]
@@ -226,8 +227,8 @@ const CLIENT: i32 = 3;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let receiver = Receiver::start();
-    let inst = instrumentation(&receiver, proto);
+    let jaeger = jaeger().await;
+    let inst = instrumentation(&jaeger, proto);
 
     let (orders_pod, orders_owners) = deployment_pod("orders-api", "orders");
     let orders_env = injected_env(
@@ -285,23 +286,19 @@ async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
         .expect("trace id in the answer")
         .to_string();
 
-    let spans = receiver
-        .store
-        .wait_for(Duration::from_secs(20), |s| {
-            let in_trace = |svc: &str, name: &str| {
-                s.iter()
-                    .any(|r| r.trace_id() == trace_id && r.service() == svc && r.span.name == name)
-            };
-            in_trace("orders-api", "POST /orders")
-                && in_trace("orders-api", "POST")
-                && in_trace("inventory-api", "POST /reserve")
-                && in_trace("inventory-api", "reserve_stock")
+    let spans = jaeger
+        .wait_for_trace(&trace_id, Duration::from_secs(20), |s| {
+            let has =
+                |svc: &str, name: &str| s.iter().any(|r| r.service() == svc && r.name == name);
+            has("orders-api", "POST /orders")
+                && has("orders-api", "create_order")
+                && has("orders-api", "POST")
+                && has("inventory-api", "POST /reserve")
+                && has("inventory-api", "reserve_stock")
         })
-        .await;
-    let spans: Vec<Received> = spans
-        .into_iter()
-        .filter(|s| s.trace_id() == trace_id)
-        .collect();
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\nJaeger's log:\n{}", jaeger.log()));
+    assert!(spans.iter().all(|s| s.trace_id == trace_id));
 
     let o_server = find(&spans, "orders-api", "POST /orders");
     let o_handler = find(&spans, "orders-api", "create_order");
@@ -310,21 +307,20 @@ async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
     let i_handler = find(&spans, "inventory-api", "reserve_stock");
 
     // Parent/child links, across the process boundary too.
-    assert_eq!(o_server.span.kind, SERVER);
+    assert_eq!(o_server.kind, SERVER);
     assert!(
-        o_server.span.parent_span_id.is_empty(),
+        o_server.parent_span_id.is_empty(),
         "the order's server span is the root"
     );
-    assert_eq!(o_handler.parent_id(), o_server.span_id());
-    assert_eq!(o_client.span.kind, CLIENT);
-    assert_eq!(o_client.parent_id(), o_handler.span_id());
-    assert_eq!(i_server.span.kind, SERVER);
+    assert_eq!(o_handler.parent_span_id, o_server.span_id);
+    assert_eq!(o_client.kind, CLIENT);
+    assert_eq!(o_client.parent_span_id, o_handler.span_id);
+    assert_eq!(i_server.kind, SERVER);
     assert_eq!(
-        i_server.parent_id(),
-        o_client.span_id(),
+        i_server.parent_span_id, o_client.span_id,
         "inventory's server span is the child of orders' client span"
     );
-    assert_eq!(i_handler.parent_id(), i_server.span_id());
+    assert_eq!(i_handler.parent_span_id, i_server.span_id);
 
     // HTTP semantic conventions.
     assert_eq!(o_server.attr("http.request.method"), Some("POST"));
@@ -367,6 +363,10 @@ async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
     assert_eq!(o_server.service(), "orders-api");
     assert_eq!(i_server.service(), "inventory-api");
     assert_eq!(i_server.res("k8s.deployment.name"), Some("inventory-api"));
+    let services = jaeger.services().await.expect("services");
+    for s in ["orders-api", "inventory-api"] {
+        assert!(services.iter().any(|x| x == s), "{services:?}");
+    }
 }
 
 #[rstest]
@@ -374,19 +374,13 @@ async fn one_order_is_one_trace_across_both_services(#[case] proto: Proto) {
 #[case::http_protobuf(Proto::Http)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ml_train_joins_the_workflow_trace(#[case] proto: Proto) {
-    let receiver = Receiver::start();
+    let jaeger = jaeger().await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let parent_id = "00f067aa0ba902b7";
     let traceparent = format!("00-{trace_id}-{parent_id}-01");
     let pod = argo_step_pod(&traceparent);
     let pod_name = "ml-pipeline-x7k2p-train-1234567890";
-    let env = injected_env(
-        &pod,
-        &[],
-        instrumentation(&receiver, proto),
-        "main",
-        pod_name,
-    );
+    let env = injected_env(&pod, &[], instrumentation(&jaeger, proto), "main", pod_name);
     assert_eq!(
         env_value(&env, "TRACEPARENT"),
         Some(traceparent.as_str()),
@@ -423,37 +417,40 @@ async fn ml_train_joins_the_workflow_trace(#[case] proto: Proto) {
     assert!(status.success());
     assert!(model.is_file());
 
-    // The process has exited: its guard flushed everything before exit, so no waiting.
-    let spans = receiver.store.spans();
-    let mine: Vec<&Received> = spans
-        .iter()
-        .filter(|s| s.service() == env_value(&env, "OTEL_SERVICE_NAME").unwrap_or("?"))
+    // The process has exited: its guard flushed everything before exit. Jaeger's pipeline
+    // (a batch processor with a 1 s timeout) stores it within moments.
+    let service = env_value(&env, "OTEL_SERVICE_NAME")
+        .unwrap_or("?")
+        .to_string();
+    let spans = jaeger
+        .wait_for_trace(trace_id, Duration::from_secs(20), |s| {
+            ["ml-train", "load_dataset", "split", "train", "write_model"]
+                .iter()
+                .all(|n| s.iter().any(|x| x.name == *n && x.service() == service))
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}\nJaeger's log:\n{}", jaeger.log()));
+    // Everything ml-train sent is in the workflow's trace: no span of its service elsewhere.
+    let elsewhere: Vec<Span> = jaeger
+        .find_traces(&service)
+        .await
+        .expect("search by service")
+        .into_iter()
+        .filter(|s| s.trace_id != trace_id)
         .collect();
     assert!(
-        !mine.is_empty(),
-        "no spans from ml-train: {:?}",
-        spans
-            .iter()
-            .map(|s| s.service().to_string())
-            .collect::<Vec<_>>()
+        elsewhere.is_empty(),
+        "spans outside the workflow's trace: {elsewhere:?}"
     );
-    for s in &mine {
-        assert_eq!(
-            s.trace_id(),
-            trace_id,
-            "{} is not in the workflow's trace",
-            s.span.name
-        );
-    }
+    let mine: Vec<&Span> = spans.iter().filter(|s| s.service() == service).collect();
     let root = find(&spans, mine[0].service(), "ml-train");
     assert_eq!(
-        root.parent_id(),
-        parent_id,
+        root.parent_span_id, parent_id,
         "the root span's parent is the workflow step"
     );
     for phase in ["load_dataset", "split", "train", "write_model"] {
         let p = find(&spans, root.service(), phase);
-        assert_eq!(p.parent_id(), root.span_id(), "{phase}");
+        assert_eq!(p.parent_span_id, root.span_id, "{phase}");
     }
     assert_eq!(root.res("k8s.pod.name"), Some(pod_name));
     assert_eq!(root.res("k8s.namespace.name"), Some(NS));

@@ -215,6 +215,8 @@ impl Jaeger {
     /// Starts Jaeger with `config` (rewritten by [`rewrite_config`]) listening on `ip`, and
     /// waits until its health endpoint says it is ready.
     pub async fn start(config: &str, ip: IpAddr) -> Result<Self> {
+        // The workspace's reqwest is built without a default crypto provider; ring is ours.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let bin = binary()?;
         let dir = tempfile::tempdir()?;
         let (config, ports) = rewrite_config(config, ip, dir.path())?;
