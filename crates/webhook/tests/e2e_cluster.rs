@@ -27,6 +27,9 @@ use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use serde_json::{json, Value};
 
+#[path = "e2e/pods.rs"]
+mod pods;
+
 const WEBHOOK: &str = "pods.e2e.otel-inject.dev";
 const SELECTOR_LABEL: &str = "otel-inject-e2e";
 const FIELD_MANAGER: &str = "otel-inject-e2e";
@@ -145,8 +148,11 @@ impl Cluster {
         Ok(ns)
     }
 
-    async fn create_pod(&self, ns: &str, pod: Value) -> Result<Value> {
+    /// Creates a pod that stays off the node (see [`OFF_NODE`]): these scenarios are about
+    /// what the API server stores.
+    async fn create_pod(&self, ns: &str, mut pod: Value) -> Result<Value> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        off_node(&mut pod["spec"]);
         let pod: Pod = serde_json::from_value(pod)?;
         let created = api.create(&PostParams::default(), &pod).await?;
         Ok(serde_json::to_value(created)?)
@@ -207,11 +213,24 @@ where
     ))
 }
 
+/// A nodeSelector no node matches. With k8s-local's node up, a pod of the API-server scenarios
+/// would otherwise be scheduled and its made-up image pulled (and refused) by the kubelet:
+/// hundreds of pod sandboxes that cost CPU and prove nothing. They stay Pending instead, as
+/// before the node existed; the scenarios whose pods must run (pods.rs) run on the node.
+const OFF_NODE: &str = "otel-inject-e2e/no-node";
+
+fn off_node(spec: &mut Value) {
+    if spec.get("nodeSelector").is_none() {
+        spec["nodeSelector"] = json!({ OFF_NODE: "true" });
+    }
+}
+
 fn pod(name: &str, annotations: Value, containers: Value) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "annotations": annotations},
-        "spec": {"containers": containers, "automountServiceAccountToken": false}
+        "spec": {"containers": containers, "automountServiceAccountToken": false,
+                 "nodeSelector": {OFF_NODE: "true"}}
     })
 }
 
@@ -393,6 +412,11 @@ async fn wait_until_mutating(cluster: &Cluster, ns: &str) -> Result<Duration> {
     .await
 }
 
+/// `OTEL_INJECT_E2E_REQUIRED=1` (CI): what cannot run is a failure, not a skip.
+fn required() -> bool {
+    std::env::var("OTEL_INJECT_E2E_REQUIRED").is_ok_and(|v| v == "1")
+}
+
 fn report(name: &str, result: &Result<String>) {
     match result {
         Ok(detail) => eprintln!("e2e scenario {name}: ok ({detail})"),
@@ -403,9 +427,8 @@ fn report(name: &str, result: &Result<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_against_a_real_api_server() -> Result<()> {
     let Some(kubeconfig) = std::env::var_os("OTEL_INJECT_E2E_KUBECONFIG") else {
-        let required = std::env::var("OTEL_INJECT_E2E_REQUIRED").is_ok_and(|v| v == "1");
         ensure!(
-            !required,
+            !required(),
             "OTEL_INJECT_E2E_REQUIRED=1 but OTEL_INJECT_E2E_KUBECONFIG is not set"
         );
         eprintln!(
@@ -469,6 +492,28 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
     );
     record("7 unknown-fields-survive", scenario_fields(cluster).await);
     record("8 warnings-reach-kubectl", scenario_warnings(cluster).await);
+    // Pods that really run need k8s-local's node (node.sh); .ci/run starts it.
+    match pods::ready_node(cluster).await? {
+        Some(node) => {
+            record(
+                "10 running-pod-agent-copy-and-kubelet-env",
+                pods::scenario_agent_copy(cluster, &node).await,
+            );
+            record(
+                "11 sdk-examples-as-pods-to-jaeger",
+                pods::scenario_sdk_pods_to_jaeger(cluster, &node).await,
+            );
+        }
+        None if required() => record(
+            "10/11 running pods",
+            Err(anyhow!(
+                "OTEL_INJECT_E2E_REQUIRED=1 but the cluster has no Ready node: run ../shared/k8s-local/node.sh"
+            )),
+        ),
+        None => eprintln!(
+            "e2e scenarios 10, 11: NOT RUN: the cluster has no Ready node (../shared/k8s-local/node.sh gives it one)"
+        ),
+    }
     record(
         "6 webhook-down-and-excluded-namespace",
         scenario_down(cluster, &mut webhook, dir).await,
@@ -612,7 +657,7 @@ async fn scenario_deployment(cluster: &mut Cluster, webhook: &Webhook) -> Result
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "my-dotnet"}},
                  "template": {"metadata": {"labels": {"app": "my-dotnet"},
                                            "annotations": {"instrumentation.opentelemetry.io/inject-dotnet": "true"}},
-                              "spec": {"automountServiceAccountToken": false,
+                              "spec": {"automountServiceAccountToken": false, "nodeSelector": {OFF_NODE: "true"},
                                        "containers": [{"name": "myapp", "image": "ghcr.io/acme/my-dotnet:main"}]}}}
     }))?;
     deployments.create(&PostParams::default(), &d).await?;
@@ -682,7 +727,7 @@ async fn scenario_deployment(cluster: &mut Cluster, webhook: &Webhook) -> Result
         "metadata": {"name": "race-deploy"},
         "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "race-deploy"}},
                  "template": {"metadata": {"labels": {"app": "race-deploy"}},
-                              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+                              "spec": {"nodeSelector": {OFF_NODE: "true"}, "containers": [{"name": "c", "image": "busybox"}]}}}
     }))?;
     let owner = deployments.create(&PostParams::default(), &owner).await?;
     let owner_uid = owner.metadata.uid.unwrap_or_default();
@@ -752,7 +797,7 @@ async fn race(
             "apiVersion": "apps/v1", "kind": "Deployment", "name": "race-deploy", "uid": owner_uid}]},
         "spec": {"replicas": 0, "selector": {"matchLabels": {"race": suffix}},
                  "template": {"metadata": {"labels": {"race": suffix}},
-                              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+                              "spec": {"nodeSelector": {OFF_NODE: "true"}, "containers": [{"name": "c", "image": "busybox"}]}}}
     }))?;
     let rs = rsets.create(&PostParams::default(), &rs).await?;
     tokio::time::sleep(settle).await;
