@@ -182,5 +182,23 @@ proptest! {
         let body = serde_json::to_vec(&review).expect("serialise");
         let (status, answer) = rt.block_on(post(router(), body));
         check(status, &answer, Some(&review))?;
+        // Each refusal has one specific cause, named in the answer: an operation that
+        // admission.k8s.io/v1 does not have, or, on the one request that is decided (Pod
+        // CREATE), an object that is not a pod. Anything else in the envelope is well formed.
+        let text = String::from_utf8_lossy(&answer);
+        let bogus_op = review["request"]["operation"] == "BOGUS";
+        if bogus_op {
+            prop_assert!(
+                status == StatusCode::BAD_REQUEST && text.contains("field `request.operation`"),
+                "{status} for operation BOGUS: {text}"
+            );
+        } else if status.is_client_error() {
+            let decided = review["request"]["kind"]["kind"] == "Pod"
+                && review["request"]["operation"] == "CREATE";
+            prop_assert!(
+                decided && status == StatusCode::BAD_REQUEST && text.contains("request.object"),
+                "{status} for a well-formed review: {text}\n{review}"
+            );
+        }
     }
 }
