@@ -201,12 +201,67 @@ fn certificate_variables_give_a_working_mtls_export(#[case] protocol: &str) {
     );
 }
 
+/// A TLS endpoint with the receivers' server config (their certificate, a client certificate
+/// from the private CA required) that records how each handshake ended.
+struct HandshakeRecorder {
+    addr: SocketAddr,
+    outcomes: Arc<std::sync::Mutex<Vec<Result<(), String>>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl HandshakeRecorder {
+    fn start(pki: &Pki) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pki.server_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(client_verifier(&pki.ca_pem))
+        .with_single_cert(certs, key)
+        .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = outcomes.clone();
+        runtime.spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let outcome = acceptor
+                    .accept(tcp)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                recorded.lock().unwrap().push(outcome);
+            }
+        });
+        Self {
+            addr,
+            outcomes,
+            _runtime: runtime,
+        }
+    }
+}
+
 #[rstest]
 #[case::grpc("grpc")]
 #[case::http_protobuf("http/protobuf")]
 fn without_the_client_certificate_the_collector_refuses(#[case] protocol: &str) {
     let pki = Pki::new();
-    let receiver = MtlsReceiver::start(&pki, protocol);
+    let receiver = HandshakeRecorder::start(&pki);
     let endpoint = format!("https://localhost:{}", receiver.addr.port());
     export_one_span(vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
@@ -215,9 +270,24 @@ fn without_the_client_certificate_the_collector_refuses(#[case] protocol: &str) 
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000".into()),
         ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
     ]);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        receiver.store.spans().is_empty(),
-        "the receiver requires a client certificate"
-    );
+    // The exporter trusted the server (the CA variable works) and reached the handshake; the
+    // server refused it for the one reason under test: no client certificate.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let outcomes = loop {
+        let outcomes = receiver.outcomes.lock().unwrap().clone();
+        if !outcomes.is_empty() || std::time::Instant::now() > deadline {
+            break outcomes;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!outcomes.is_empty(), "the exporter never connected");
+    for outcome in &outcomes {
+        match outcome {
+            Ok(()) => panic!("a handshake succeeded without a client certificate: {outcomes:?}"),
+            Err(e) => assert!(
+                e.contains("peer sent no certificates"),
+                "refused for another reason than the missing client certificate: {e}"
+            ),
+        }
+    }
 }
