@@ -1,11 +1,17 @@
 //! Property tests over generated pods: the patch always applies, a second mutation changes
-//! nothing, nothing outside what we own changes, and names stay unique.
+//! nothing, nothing outside what we own changes, the user's env entries, volume mounts, volumes
+//! and init containers survive byte for byte (but for the documented joins), and names stay
+//! unique.
 
 mod common;
 
 use std::collections::BTreeSet;
 
+use otel_inject_lib::names::{dotnet, env as envn};
+use otel_inject_lib::resource_attributes::existing_keys;
+use otel_inject_lib::InjectionDecision;
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
 
 const ENV_NAMES: &[&str] = &[
@@ -14,20 +20,41 @@ const ENV_NAMES: &[&str] = &[
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "DOTNET_STARTUP_HOOKS",
+    "DOTNET_ADDITIONAL_DEPS",
     "DOTNET_SHARED_STORE",
     "CORECLR_PROFILER",
+    "CORECLR_PROFILER_PATH",
+    "OTEL_TRACES_SAMPLER",
     "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PROPAGATORS",
     "TRACEPARENT",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_DOTNET_AUTO_HOME",
     "OTEL_POD_IP",
+    "OTEL_NODE_IP",
+    "OTEL_RESOURCE_ATTRIBUTES_POD_NAME",
+];
+/// Values that mean something to the injection (resource attributes it would add, lists it
+/// joins), next to random ones.
+const MEANINGFUL_VALUES: &[&str] = &[
+    "",
+    "team=a,",
+    "k8s.pod.name=p-0",
+    "k8s.node.name=n1,team=a",
+    "k8s.pod.uid=u-1,k8s.pod.name=p",
+    "service.version=9",
+    "/app/Hook.dll",
+    "/a:/b",
 ];
 const CONTAINERS: &[&str] = &["app", "worker", "sidecar", "main", "wait", "migrate"];
 
 fn env_entry() -> impl Strategy<Value = (String, Value)> {
     (
         prop::sample::select(ENV_NAMES),
-        "[a-z0-9=,./:]{0,12}",
+        prop_oneof![
+            "[a-z0-9=,./:]{0,12}",
+            prop::sample::select(MEANINGFUL_VALUES).prop_map(String::from),
+        ],
         any::<bool>(),
     )
         .prop_map(|(n, v, from)| {
@@ -51,8 +78,9 @@ fn container(name: &'static str) -> impl Strategy<Value = Value> {
             "r/x@sha256:abc",
         ])),
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(move |(env, unknown, image, sc)| {
+        .prop_map(move |(env, unknown, image, sc, mounts)| {
             let mut seen = BTreeSet::new();
             let env: Vec<Value> = env
                 .into_iter()
@@ -66,6 +94,13 @@ fn container(name: &'static str) -> impl Strategy<Value = Value> {
             }
             if !env.is_empty() {
                 c.insert("env".into(), Value::Array(env));
+            }
+            if mounts {
+                // The user's own mount, which must stay first and untouched.
+                c.insert(
+                    "volumeMounts".into(),
+                    json!([{"name": "data", "mountPath": format!("/data/{name}")}]),
+                );
             }
             if unknown {
                 c.insert("futureField".into(), json!({"a": [1, {"b": null}]}));
@@ -190,6 +225,196 @@ fn outside_our_fields(pod: &Value) -> Value {
     p
 }
 
+/// The env vars the .NET injection joins as `<user>:<ours>`, with ours.
+const JOINED_WITH_COLON: &[(&str, &str)] = &[
+    (envn::DOTNET_STARTUP_HOOKS, dotnet::STARTUP_HOOK),
+    (envn::DOTNET_ADDITIONAL_DEPS, dotnet::ADDITIONAL_DEPS),
+    (envn::DOTNET_SHARED_STORE, dotnet::SHARED_STORE),
+];
+
+fn without_value(e: &Value) -> Value {
+    let mut e = e.clone();
+    if let Some(o) = e.as_object_mut() {
+        o.remove("value");
+    }
+    e
+}
+
+fn has_value_from(e: &Value) -> bool {
+    e.get("valueFrom").is_some_and(|v| !v.is_null())
+}
+
+/// One user env entry `before` and what became of it, `after`: identical, but for the
+/// documented joins, where the user's value comes first and as it was.
+fn check_env_entry(before: &Value, after: &Value) -> Result<(), TestCaseError> {
+    let name = before["name"].as_str().unwrap_or("");
+    let user = before.get("value").and_then(Value::as_str);
+    let got = after.get("value").and_then(Value::as_str);
+    if has_value_from(before) {
+        prop_assert_eq!(after, before, "user's {} (valueFrom) changed", name);
+        return Ok(());
+    }
+    if let (Some((_, ours)), Some(user)) =
+        (JOINED_WITH_COLON.iter().find(|(n, _)| *n == name), user)
+    {
+        prop_assert_eq!(without_value(after), without_value(before));
+        let joined = format!("{user}:{ours}");
+        prop_assert!(
+            got == Some(user) || got == Some(joined.as_str()),
+            "{} was {:?}, became {:?}",
+            name,
+            user,
+            got
+        );
+        return Ok(());
+    }
+    if name == envn::OTEL_RESOURCE_ATTRIBUTES {
+        let user = user.unwrap_or("");
+        let got = got.unwrap_or("");
+        prop_assert_eq!(without_value(after), without_value(before));
+        prop_assert!(
+            got.starts_with(user),
+            "OTEL_RESOURCE_ATTRIBUTES was {:?}, became {:?}",
+            user,
+            got
+        );
+        let added = &got[user.len()..];
+        let added = if added.is_empty() || user.is_empty() || user.ends_with(',') {
+            added
+        } else {
+            prop_assert!(
+                added.starts_with(','),
+                "no separator after the user's {:?} in {:?}",
+                user,
+                got
+            );
+            &added[1..]
+        };
+        prop_assert!(!added.starts_with(','), "empty entry added in {:?}", got);
+        let theirs: BTreeSet<&str> = existing_keys(user).into_iter().collect();
+        for key in existing_keys(added) {
+            prop_assert!(
+                !theirs.contains(key),
+                "{} was the user's and was added again: {:?}",
+                key,
+                got
+            );
+        }
+        return Ok(());
+    }
+    prop_assert_eq!(after, before, "user's {} changed", name);
+    Ok(())
+}
+
+/// Containers some language reports as injected (the only ones allowed to change).
+fn injected_containers(decision: &InjectionDecision) -> BTreeSet<String> {
+    decision
+        .languages
+        .iter()
+        .flat_map(|l| l.containers.iter())
+        .filter(|c| c.injected())
+        .map(|c| c.container.clone())
+        .collect()
+}
+
+/// What the user wrote in each container survives: every env entry, byte for byte (but for
+/// the documented joins), in the same relative order (but `OTEL_RESOURCE_ATTRIBUTES`, which
+/// moves to the end so its `$(VAR)` references resolve, as the operator does); the user's
+/// volume mounts first and unchanged; every other field unchanged; and a container no language
+/// injected is entirely unchanged, init containers included. The user's volumes come first.
+fn check_user_parts(
+    before: &Value,
+    after: &Value,
+    decision: &InjectionDecision,
+) -> Result<(), TestCaseError> {
+    let injected = injected_containers(decision);
+    for list in ["containers", "initContainers"] {
+        for c in before["spec"][list].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap_or("");
+            let Some(m) = after["spec"][list]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == name))
+            else {
+                return Err(TestCaseError::fail(format!("{list} {name} disappeared")));
+            };
+            if !injected.contains(name) {
+                prop_assert_eq!(m, c, "{} {} was not injected, yet changed", list, name);
+                continue;
+            }
+            let strip = |v: &Value| {
+                let mut v = v.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("env");
+                    o.remove("volumeMounts");
+                }
+                v
+            };
+            prop_assert_eq!(strip(m), strip(c));
+            let before_mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+            let after_mounts = m["volumeMounts"].as_array().cloned().unwrap_or_default();
+            prop_assert_eq!(
+                &after_mounts[..before_mounts.len().min(after_mounts.len())],
+                &before_mounts[..],
+                "user mounts of {} changed",
+                name
+            );
+            let after_env = m["env"].as_array().cloned().unwrap_or_default();
+            let mut last = None;
+            for e in c["env"].as_array().into_iter().flatten() {
+                let n = e["name"].as_str().unwrap_or("");
+                let Some(pos) = after_env.iter().position(|x| x["name"] == n) else {
+                    return Err(TestCaseError::fail(format!(
+                        "env {n} of {name} disappeared"
+                    )));
+                };
+                check_env_entry(e, &after_env[pos])?;
+                if n != envn::OTEL_RESOURCE_ATTRIBUTES {
+                    prop_assert!(
+                        last.is_none_or(|l| l < pos),
+                        "env {} of {} moved before an earlier user entry",
+                        n,
+                        name
+                    );
+                    last = Some(pos);
+                }
+            }
+        }
+    }
+    let before_vols = before["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let after_vols = after["spec"]["volumes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    prop_assert_eq!(
+        &after_vols[..before_vols.len().min(after_vols.len())],
+        &before_vols[..]
+    );
+    Ok(())
+}
+
+/// The fixture plus what makes the SDK step write more: UID attributes, resource attributes,
+/// and `env` / `dotnet.env` entries whose names users also set.
+fn rich_instrumentation() -> std::sync::Arc<otel_inject_lib::Instrumentation> {
+    common::instrumentation(
+        "shop",
+        "dotnet",
+        json!({
+            "exporter": {"endpoint": "http://jaeger-collector.monitoring:4318"},
+            "propagators": ["tracecontext", "baggage"],
+            "sampler": {"type": "parentbased_traceidratio", "argument": "1"},
+            "resource": {"addK8sUIDAttributes": true,
+                         "resourceAttributes": {"team": "platform", "k8s.node.name": "from-cr"}},
+            "env": [{"name": "LOG_LEVEL", "value": "debug"},
+                    {"name": "TRACEPARENT", "value": "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-01"}],
+            "dotnet": {"env": [{"name": "PATH", "value": "/cr"},
+                               {"name": "OTEL_TRACES_SAMPLER", "value": "always_off"}]}
+        }),
+    )
+}
+
 fn unique(names: impl IntoIterator<Item = String>) -> bool {
     let v: Vec<String> = names.into_iter().collect();
     let s: BTreeSet<&String> = v.iter().collect();
@@ -210,11 +435,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn mutation_is_safe_idempotent_and_contained(pod in pod_strategy()) {
-        let insts = [common::dotnet_instrumentation("shop")];
+    fn mutation_is_safe_idempotent_and_contained(pod in pod_strategy(), rich in any::<bool>()) {
+        let insts = [if rich { rich_instrumentation() } else { common::dotnet_instrumentation("shop") }];
         // `run` applies the patch (must not fail) and asserts a second mutation is empty.
         let out = common::run(&pod, "shop", &insts, &[]);
         prop_assert_eq!(outside_our_fields(&out.mutated), outside_our_fields(&pod));
+        check_user_parts(&pod, &out.mutated, &out.decision)?;
         // Init containers of the input survive in order.
         let before = names_of(&pod["spec"]["initContainers"]);
         let after: Vec<String> = names_of(&out.mutated["spec"]["initContainers"])

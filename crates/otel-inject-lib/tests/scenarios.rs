@@ -76,6 +76,12 @@ fn dotnet_deployment_pod_matches_the_operator_byte_for_byte() {
             "/otel-auto-instrumentation-dotnet"
         ])
     );
+    // No resourceRequirements in the CR: the .NET defaults, from the production constant.
+    assert_eq!(
+        init["resources"],
+        serde_json::to_value(otel_inject_lib::instrumentation::default_dotnet_resources())
+            .expect("resources serialise")
+    );
     assert_eq!(
         out.mutated["spec"]["volumes"],
         json!([{"name": "opentelemetry-auto-instrumentation-dotnet", "emptyDir": {"sizeLimit": "200Mi"}}])
@@ -744,6 +750,22 @@ fn volume_claim_template_replaces_the_empty_dir() {
         out.mutated["spec"]["volumes"][0]["ephemeral"]["volumeClaimTemplate"]["spec"]
             ["accessModes"],
         json!(["ReadWriteOnce"])
+    );
+    // The CR sets neither image nor resources: the CR defaults apply, as the production
+    // constants say (their values are checked once, in differences.rs).
+    let init = container(
+        &out.mutated,
+        "initContainers",
+        "opentelemetry-auto-instrumentation-dotnet",
+    );
+    assert_eq!(
+        init["image"],
+        json!(otel_inject_lib::names::default_image::DOTNET)
+    );
+    assert_eq!(
+        init["resources"],
+        serde_json::to_value(otel_inject_lib::instrumentation::default_dotnet_resources())
+            .expect("resources serialise")
     );
     insta::assert_yaml_snapshot!(out.mutated);
 }
