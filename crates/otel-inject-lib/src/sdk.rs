@@ -421,6 +421,10 @@ pub(crate) fn inject_sdk_config(b: &mut PatchBuilder, c: ContainerRef, inputs: &
             c,
             env::literal(envn::OTEL_RESOURCE_ATTRIBUTES, &rendered),
         ),
+        // A value from `valueFrom` cannot be extended: an entry with both `value` and
+        // `valueFrom` is rejected by the API server (the operator writes exactly that, and the
+        // pod cannot be created). The user's variable wins, as every user variable does.
+        Some(i) if b.container(c)["env"][i].get("valueFrom").is_some() => {}
         Some(i) if !rendered.is_empty() => {
             let old = existing_value.unwrap_or_default();
             let joined = if old.is_empty() || old.ends_with(',') {
