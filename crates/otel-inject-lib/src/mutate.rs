@@ -391,7 +391,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
                 .warnings
                 .extend(owner_attrs.warnings.iter().cloned());
             if p.lang == Language::DotNet {
-                inject_dotnet_pod(&mut builder, &p.inst, &targets, &pod);
+                inject_dotnet_pod(&mut builder, &p.inst, &injected_targets, &pod);
             }
         }
         decision.languages.push(lang_decision);

@@ -525,3 +525,31 @@ fn resource_attributes_from_value_from_are_left_alone() {
         );
     }
 }
+
+/// The agent copy takes its place and security context from the first container that really
+/// gets the agent, not from a listed one that was skipped (here Argo's `init`, which runs as
+/// Argo's executor user): it runs as the app does, after Argo's own init container.
+#[test]
+fn the_agent_copy_follows_the_first_injected_container_not_a_skipped_one() {
+    let mut pod = argo_pod(
+        json!({"instrumentation.opentelemetry.io/inject-dotnet": "true",
+               "instrumentation.opentelemetry.io/container-names": "init,main"}),
+        "init",
+        true,
+        true,
+    );
+    pod["spec"]["initContainers"][0]["securityContext"] = json!({"runAsUser": 8737});
+    pod["spec"]["containers"][1]["securityContext"] = json!({"runAsUser": 1000});
+    let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
+    let inits = out.mutated["spec"]["initContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = inits.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["init", "opentelemetry-auto-instrumentation-dotnet"]);
+    assert_eq!(
+        inits[1]["securityContext"]["runAsUser"], 1000,
+        "{}",
+        inits[1]
+    );
+}
