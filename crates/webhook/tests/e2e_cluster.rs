@@ -304,13 +304,20 @@ fn start_webhook(
     })
 }
 
+/// A plain GET on the webhook's admin port, within 10 s.
 async fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
     let mut buf = String::new();
-    s.read_to_string(&mut buf).await?;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+        s.read_to_string(&mut buf).await
+    })
+    .await
+    .map_err(|_| anyhow!("GET {path} on port {port}: no answer in 10 s"))??;
     let code = buf
         .split(' ')
         .nth(1)
