@@ -284,6 +284,36 @@ impl LanguageDecision {
     }
 }
 
+/// The most the status annotation ever holds. Reasons can quote what the user wrote (a bad
+/// annotation value, a list of container names), and a pod's annotations may not exceed
+/// 256 KiB in all: the status stays small whatever the input.
+pub const MAX_STATUS_BYTES: usize = 4 * 1024;
+
+/// The most one admission warning ever holds (kubectl prints each one on its own line).
+pub const MAX_WARNING_BYTES: usize = 1024;
+
+/// The most warnings one decision gives; the rest are counted in a last one.
+pub const MAX_WARNINGS: usize = 16;
+
+/// The API server's limit on the total size of a pod's annotations (keys and values).
+pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a mark that says how much
+/// was left out; unchanged when it fits.
+pub fn truncate_marked(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mark = |left: usize| format!("... [truncated: {left} more bytes]");
+    // The mark's own length depends on the number it carries; leave room for the longest.
+    let keep = max.saturating_sub(mark(text.len()).len());
+    let mut end = keep.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{}", &text[..end], mark(text.len() - end))
+}
+
 /// The whole decision for a pod.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InjectionDecision {
@@ -336,18 +366,19 @@ impl InjectionDecision {
         !self.patch.0.is_empty()
     }
 
-    /// The status annotation value, when the pod asked for anything.
+    /// The status annotation value, when the pod asked for anything; at most
+    /// [`MAX_STATUS_BYTES`].
     pub fn status(&self) -> Option<String> {
         if self.languages.is_empty() {
             return None;
         }
-        Some(
-            self.languages
-                .iter()
-                .map(LanguageDecision::status_clause)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        let full = self
+            .languages
+            .iter()
+            .map(LanguageDecision::status_clause)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(truncate_marked(&full, MAX_STATUS_BYTES))
     }
 
     /// One line for the decision log.

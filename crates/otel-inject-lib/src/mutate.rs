@@ -418,6 +418,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         }
     }
     decision.warnings.dedup();
+    cap_warnings(&mut decision.warnings);
 
     // A pod that already carries our status and got nothing new keeps the first answer:
     // re-invocation (reinvocationPolicy: IfNeeded) must not rewrite it.
@@ -431,14 +432,53 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         return decision;
     }
     if let Some(status) = decision.status() {
-        builder.set_member(
-            &["metadata", "annotations"],
-            annotation::STATUS,
-            Value::String(status),
-        );
+        // Never the annotation that takes the pod past the API server's limit on annotations:
+        // shorten it to what is left, or, with next to nothing left, leave it out (the
+        // warnings and the log line still say why).
+        let others: usize = pod
+            .annotations()
+            .iter()
+            .filter(|(k, _)| k.as_str() != annotation::STATUS)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        let room = crate::decision::MAX_ANNOTATIONS_BYTES
+            .saturating_sub(others + annotation::STATUS.len());
+        if room >= 64 {
+            builder.set_member(
+                &["metadata", "annotations"],
+                annotation::STATUS,
+                Value::String(crate::decision::truncate_marked(&status, room)),
+            );
+        } else {
+            decision.warnings.push(format!(
+                "otel-inject: no room for the {} annotation: the pod's annotations are at the API server's 256 KiB limit",
+                annotation::STATUS
+            ));
+        }
     }
     decision.patch = builder.into_patch();
     decision
+}
+
+/// Each warning at most [`MAX_WARNING_BYTES`], and at most [`MAX_WARNINGS`] of them: the API
+/// server and kubectl carry them in a response header, and they quote what the user wrote.
+///
+/// [`MAX_WARNING_BYTES`]: crate::decision::MAX_WARNING_BYTES
+/// [`MAX_WARNINGS`]: crate::decision::MAX_WARNINGS
+fn cap_warnings(warnings: &mut Vec<String>) {
+    use crate::decision::{truncate_marked, MAX_WARNINGS, MAX_WARNING_BYTES};
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!(
+            "otel-inject: {more} more warnings left out (the status annotation and `otel-inject explain` give every container's reason)"
+        ));
+    }
+    for w in warnings.iter_mut() {
+        if w.len() > MAX_WARNING_BYTES {
+            *w = truncate_marked(w, MAX_WARNING_BYTES);
+        }
+    }
 }
 
 /// The pod-level .NET step: volume and init container, once, where the operator puts them,
