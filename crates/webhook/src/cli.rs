@@ -145,6 +145,11 @@ pub struct TlsArgs {
         env = "OTEL_INJECT_SERVICE_NAMESPACE"
     )]
     pub service_namespace: String,
+    /// Require a client certificate issued by the CA in this PEM file: the API server presents
+    /// one when its AdmissionConfiguration gives it one for this webhook (see README), so that
+    /// nobody else can ask for an injection (which may carry exporter headers).
+    #[arg(long, env = "OTEL_INJECT_CLIENT_CA")]
+    pub client_ca: Option<PathBuf>,
     /// Extra subject alternative names (DNS names or IPs), e.g. 127.0.0.1. Repeatable.
     #[arg(long = "san", value_delimiter = ',', env = "OTEL_INJECT_SAN")]
     pub sans: Vec<String>,
@@ -189,9 +194,25 @@ pub struct TimeoutArgs {
     /// Time allowed for a whole request (the API server's own default is 10s).
     #[arg(long, default_value = "10s", value_parser = parse_duration, env = "OTEL_INJECT_REQUEST_TIMEOUT")]
     pub request_timeout: Duration,
-    /// On SIGTERM, how long in-flight requests may take to finish.
-    #[arg(long, default_value = "25s", value_parser = parse_duration, env = "OTEL_INJECT_DRAIN_TIMEOUT")]
+    /// A connection that sends nothing for this long is closed (never sooner than the request
+    /// timeout). The API server's own idle timeout for webhook connections is 90s.
+    #[arg(long, default_value = "90s", value_parser = parse_duration, env = "OTEL_INJECT_IDLE_TIMEOUT")]
+    pub idle_timeout: Duration,
+    /// A client that reads nothing of its response for this long is disconnected.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, env = "OTEL_INJECT_WRITE_TIMEOUT")]
+    pub write_timeout: Duration,
+    /// On SIGTERM, how long to go on serving with /readyz failing, so that the pod leaves the
+    /// Service's endpoints before the listener closes (kube-proxy and the API server need a
+    /// few seconds to notice).
+    #[arg(long, default_value = "5s", value_parser = parse_duration, env = "OTEL_INJECT_SHUTDOWN_DELAY")]
+    pub shutdown_delay: Duration,
+    /// After the shutdown delay, how long in-flight requests may take to finish.
+    /// terminationGracePeriodSeconds must cover shutdown delay + drain timeout.
+    #[arg(long, default_value = "20s", value_parser = parse_duration, env = "OTEL_INJECT_DRAIN_TIMEOUT")]
     pub drain_timeout: Duration,
+    /// Open TLS connections at most; more wait in the kernel's accept queue.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), env = "OTEL_INJECT_MAX_CONNECTIONS")]
+    pub max_connections: u32,
 }
 
 /// Decision switches (defaults are the operator's).

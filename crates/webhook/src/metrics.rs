@@ -69,6 +69,12 @@ pub struct Metrics {
     pub certificate_expiry: Gauge<f64, AtomicU64>,
     /// `otel_inject_certificate_reloads_total{result}`.
     pub certificate_reloads: Family<ResultLabels, Counter>,
+    /// `otel_inject_open_connections`: TLS connections open now.
+    pub open_connections: Gauge,
+    /// `otel_inject_connections_closed_total{reason}`: how connections ended (closed by the
+    /// client, idle, no_request, write_timeout, handshake_failed, handshake_timeout, shutdown,
+    /// error).
+    pub connections_closed: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -139,6 +145,19 @@ impl Metrics {
             "Serving certificate reloads and rotations",
             certificate_reloads.clone(),
         );
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "TLS connections open now",
+            open_connections.clone(),
+        );
+        let connections_closed = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_closed",
+            "TLS connections ended, by why: closed (by the client), idle, no_request, \
+             write_timeout (client not reading), handshake_failed, handshake_timeout, shutdown, error",
+            connections_closed.clone(),
+        );
         Self {
             registry,
             admissions,
@@ -150,7 +169,16 @@ impl Metrics {
             watch_errors,
             certificate_expiry,
             certificate_reloads,
+            open_connections,
+            connections_closed,
         }
+    }
+
+    /// Counts one ended connection.
+    pub fn connection_closed(&self, reason: &'static str) {
+        self.connections_closed
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 
     /// Counts one admission.

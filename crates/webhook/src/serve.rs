@@ -32,8 +32,10 @@ pub struct ServerSetup {
     pub options: InjectOptions,
     /// Owner lookup budget.
     pub owner_budget: Duration,
-    /// Listener timeouts.
+    /// Listener timeouts and limits.
     pub timeouts: Timeouts,
+    /// PEM file of the CA whose client certificates are required (the API server's), if any.
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 /// A started webhook.
@@ -80,7 +82,10 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 /// Binds both listeners and starts serving. The TLS configuration is built (and so checked)
 /// before anything is bound.
 pub async fn start(setup: ServerSetup) -> Result<RunningServer, StartError> {
-    let tls = Arc::new(tls::server_config(setup.cert.clone())?);
+    let tls = Arc::new(tls::server_config(
+        setup.cert.clone(),
+        setup.client_ca.as_deref(),
+    )?);
     setup
         .metrics
         .set_certificate_expiry(setup.cert.not_after_unix());
@@ -100,21 +105,38 @@ pub async fn start(setup: ServerSetup) -> Result<RunningServer, StartError> {
         None => None,
     };
     let admin_addr = admin.as_ref().and_then(|l| l.local_addr().ok());
+    // Two steps: `shutdown` (SIGTERM) fails /readyz at once; `stop`, `shutdown_delay` later,
+    // closes the listener and drains. In between the pod leaves the Service's endpoints while
+    // everything still sent to it is answered.
     let shutdown = Shutdown::new();
+    let stop = Shutdown::new();
+    {
+        let (shutdown, stop, delay) = (
+            shutdown.clone(),
+            stop.clone(),
+            setup.timeouts.shutdown_delay,
+        );
+        tokio::spawn(async move {
+            shutdown.wait().await;
+            tokio::time::sleep(delay).await;
+            stop.trigger();
+        });
+    }
     let router = server::admission_router(
         admission.clone(),
         setup.metrics.clone(),
         setup.timeouts.request,
     );
-    let admin_router = server::admin_router(admission, setup.metrics);
+    let admin_router = server::admin_router(admission, setup.metrics.clone(), shutdown.clone());
     let tls_task = tokio::spawn(server::serve_tls(
         listener,
         tls,
         router,
         setup.timeouts,
-        shutdown.clone(),
+        setup.metrics,
+        stop.clone(),
     ));
-    let admin_shutdown = shutdown.clone();
+    let admin_shutdown = stop;
     let join = tokio::spawn(async move {
         let admin_task =
             admin.map(|l| tokio::spawn(server::serve_admin(l, admin_router, admin_shutdown)));
@@ -313,9 +335,14 @@ pub async fn run(args: ServeArgs) -> u8 {
         timeouts: Timeouts {
             header_read: args.timeouts.header_read_timeout,
             request: args.timeouts.request_timeout,
+            idle: args.timeouts.idle_timeout,
+            write: args.timeouts.write_timeout,
+            shutdown_delay: args.timeouts.shutdown_delay,
             drain: args.timeouts.drain_timeout,
+            max_connections: args.timeouts.max_connections as usize,
             ..Timeouts::default()
         },
+        client_ca: args.tls.client_ca.clone(),
     })
     .await
     {
@@ -333,7 +360,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     let trigger = running.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown signal received: draining in-flight reviews");
+        tracing::info!("shutdown signal received: /readyz fails now; serving on for the shutdown delay, then draining");
         trigger.trigger();
     });
     running.wait().await;

@@ -2,7 +2,16 @@
 //! request timeouts and graceful shutdown, and the plain-HTTP admin listener (`/metrics`,
 //! `/healthz`, `/readyz`).
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::{Body, Bytes},
@@ -14,7 +23,12 @@ use axum::{
 };
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::ServerConfig;
-use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpListener,
+    sync::{watch, Semaphore},
+    task::JoinSet,
+};
 use tokio_rustls::TlsAcceptor;
 use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer};
 
@@ -24,17 +38,30 @@ use crate::{admission::Admission, metrics::Metrics};
 /// carries the object once on CREATE (twice on UPDATE), so 3 MiB leaves headroom.
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// Timeouts of the TLS listener.
+/// Timeouts and limits of the TLS listener. Every connection is bounded in time whatever the
+/// client does: silent after the handshake, idle between requests, or not reading what it is
+/// sent.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// From TCP accept to a finished TLS handshake.
     pub handshake: Duration,
-    /// For the request line and headers of each HTTP/1 request (slowloris, port scanners).
+    /// For the request line and headers of each HTTP/1 request (slowloris, port scanners), and
+    /// from the handshake to the first byte of the first request on any connection.
     pub header_read: Duration,
     /// For a whole request, body and decision included. The API server waits 10 s by default.
     pub request: Duration,
-    /// How long shutdown waits for in-flight requests.
+    /// A connection that has sent nothing for this long is closed (HTTP/2: with a GOAWAY).
+    /// Never shorter than `request`, so a request being decided is not cut.
+    pub idle: Duration,
+    /// A client that reads nothing of what it is sent for this long is disconnected.
+    pub write: Duration,
+    /// On shutdown, how long the listener goes on serving (with `/readyz` failing) so that the
+    /// endpoints drop the pod before anything is refused.
+    pub shutdown_delay: Duration,
+    /// How long shutdown then waits for in-flight requests.
     pub drain: Duration,
+    /// Open connections at most; more wait in the kernel's accept queue.
+    pub max_connections: usize,
 }
 
 impl Default for Timeouts {
@@ -43,7 +70,11 @@ impl Default for Timeouts {
             handshake: Duration::from_secs(5),
             header_read: Duration::from_secs(5),
             request: Duration::from_secs(10),
-            drain: Duration::from_secs(25),
+            idle: Duration::from_secs(90),
+            write: Duration::from_secs(10),
+            shutdown_delay: Duration::from_secs(5),
+            drain: Duration::from_secs(20),
+            max_connections: 1024,
         }
     }
 }
@@ -180,8 +211,13 @@ fn too_large(metrics: &Metrics) -> Response {
     )
 }
 
-/// The admin router: metrics and probes, plain HTTP.
-pub fn admin_router(admission: Arc<Admission>, metrics: Arc<Metrics>) -> Router {
+/// The admin router: metrics and probes, plain HTTP. `/readyz` fails as soon as `shutdown` is
+/// triggered, while the listeners still serve, so that the pod leaves the endpoints first.
+pub fn admin_router(
+    admission: Arc<Admission>,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+) -> Router {
     let for_ready = admission.clone();
     Router::new()
         .route(
@@ -206,7 +242,14 @@ pub fn admin_router(admission: Arc<Admission>, metrics: Arc<Metrics>) -> Router 
             "/readyz",
             get(move || {
                 let admission = for_ready.clone();
+                let shutdown = shutdown.clone();
                 async move {
+                    if shutdown.is_triggered() {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "not ready: shutting down\n".to_string(),
+                        );
+                    }
                     match admission.view().readiness() {
                         Ok(()) => (StatusCode::OK, "ready\n".to_string()),
                         Err(why) => (
@@ -217,6 +260,117 @@ pub fn admin_router(admission: Arc<Admission>, metrics: Arc<Metrics>) -> Router 
                 }
             }),
         )
+}
+
+/// What a connection has done, for its idle and write timeouts.
+#[derive(Debug)]
+struct Activity {
+    start: Instant,
+    /// Milliseconds since `start` of the last byte read; `u64::MAX` before the first.
+    last_read_ms: AtomicU64,
+    /// Milliseconds since `start` since when a write has been waiting; `u64::MAX` when none is.
+    write_blocked_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_read_ms: AtomicU64::new(u64::MAX),
+            write_blocked_ms: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    /// Why the connection should be closed now, if it should.
+    fn expired(&self, t: &Timeouts) -> Option<&'static str> {
+        let now = self.now_ms();
+        let blocked = self.write_blocked_ms.load(Ordering::Relaxed);
+        if blocked != u64::MAX && now.saturating_sub(blocked) > t.write.as_millis() as u64 {
+            return Some("write_timeout");
+        }
+        let last = self.last_read_ms.load(Ordering::Relaxed);
+        if last == u64::MAX {
+            return (now > t.header_read.as_millis() as u64).then_some("no_request");
+        }
+        let idle = t.idle.max(t.request).as_millis() as u64;
+        (now.saturating_sub(last) > idle).then_some("idle")
+    }
+}
+
+/// The TLS stream with its reads and blocked writes recorded in an [`Activity`].
+struct Tracked<T> {
+    io: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            let now = self.activity.now_ms();
+            self.activity.last_read_ms.store(now, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl<T> Tracked<T> {
+    fn note_write<R>(&self, r: &Poll<R>) {
+        let blocked = &self.activity.write_blocked_ms;
+        match r {
+            Poll::Pending => {
+                if blocked.load(Ordering::Relaxed) == u64::MAX {
+                    blocked.store(self.activity.now_ms(), Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(_) => blocked.store(u64::MAX, Ordering::Relaxed),
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.note_write(&r);
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.note_write(&r);
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let r = Pin::new(&mut self.io).poll_flush(cx);
+        self.note_write(&r);
+        r
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 /// A shutdown trigger shared by the listeners: SIGTERM in the binary, a call in tests.
@@ -244,6 +398,11 @@ impl Shutdown {
         self.tx.send_replace(true);
     }
 
+    /// Whether it has been triggered.
+    pub fn is_triggered(&self) -> bool {
+        *self.tx.borrow()
+    }
+
     /// Resolves once triggered.
     pub async fn wait(&self) {
         let mut rx = self.tx.subscribe();
@@ -253,12 +412,14 @@ impl Shutdown {
 }
 
 /// Serves `router` over TLS on `listener` until `shutdown` fires, then stops accepting, lets
-/// every open connection finish its in-flight requests (up to `timeouts.drain`) and returns.
+/// every open connection finish its in-flight requests (up to `timeouts.drain`; HTTP/2 gets a
+/// GOAWAY) and returns. At most `timeouts.max_connections` are open at once.
 pub async fn serve_tls(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     router: Router,
     timeouts: Timeouts,
+    metrics: Arc<Metrics>,
     shutdown: Shutdown,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -268,36 +429,50 @@ pub async fn serve_tls(
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Some(Duration::from_secs(30)));
+    // No server pings on HTTP/2: a peer that sends nothing is closed by the idle timeout, and
+    // pings answered would keep a useless connection open for ever.
+    builder.http2().timer(TokioTimer::new());
+    let slots = Arc::new(Semaphore::new(timeouts.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {
-        tokio::select! {
+        // A free slot first: past the cap, connections wait in the kernel's accept queue.
+        let slot = tokio::select! {
             biased;
             () = shutdown.wait() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let service = hyper_util::service::TowerToHyperService::new(router.clone());
-                let builder = builder.clone();
-                let shutdown = shutdown.clone();
-                connections.spawn(async move {
-                    serve_connection(tcp, peer, acceptor, builder, service, timeouts, shutdown).await;
-                });
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            biased;
+            () = shutdown.wait() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-        }
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let shutdown = shutdown.clone();
+        let metrics = metrics.clone();
+        connections.spawn(async move {
+            metrics.open_connections.inc();
+            let ended =
+                serve_connection(tcp, peer, acceptor, builder, service, timeouts, shutdown).await;
+            metrics.open_connections.dec();
+            metrics.connection_closed(ended);
+            drop(slot);
+        });
     }
     drop(listener);
     let drained = tokio::time::timeout(timeouts.drain, async {
@@ -314,6 +489,7 @@ pub async fn serve_tls(
     }
 }
 
+/// Serves one connection; returns how it ended (a metric label).
 async fn serve_connection(
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -322,33 +498,66 @@ async fn serve_connection(
     service: hyper_util::service::TowerToHyperService<Router>,
     timeouts: Timeouts,
     shutdown: Shutdown,
-) {
+) -> &'static str {
     let tls = tokio::select! {
         r = tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)) => match r {
             Ok(Ok(tls)) => tls,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, "TLS handshake failed: {e}");
-                return;
+                return "handshake_failed";
             }
             Err(_) => {
                 tracing::debug!(%peer, "TLS handshake timed out");
-                return;
+                return "handshake_timeout";
             }
         },
-        () = shutdown.wait() => return,
+        () = shutdown.wait() => return "shutdown",
     };
-    let conn = builder.serve_connection(TokioIo::new(tls), service);
+    let activity = Arc::new(Activity::new());
+    let io = Tracked {
+        io: tls,
+        activity: activity.clone(),
+    };
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => {
-            if let Err(e) = r {
-                tracing::debug!(%peer, "connection ended with an error: {e}");
+    // How often the timeouts are looked at: a fraction of the shortest, within 10 ms .. 1 s.
+    let shortest = timeouts
+        .header_read
+        .min(timeouts.write)
+        .min(timeouts.idle.max(timeouts.request));
+    let mut tick = tokio::time::interval(
+        (shortest / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%peer, "connection ended with an error: {e}");
+                    return "error";
+                }
+                return "closed";
             }
-        }
-        () = shutdown.wait() => {
-            // Finish in-flight requests, refuse new ones on this connection, then close.
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+            () = shutdown.wait() => {
+                // Finish in-flight requests, refuse new ones on this connection, then close.
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+                return "shutdown";
+            }
+            _ = tick.tick() => match activity.expired(&timeouts) {
+                None => {}
+                Some("write_timeout") => {
+                    // The client reads nothing: nothing graceful can reach it. Drop it.
+                    tracing::debug!(%peer, "client not reading for {:?}: disconnected", timeouts.write);
+                    return "write_timeout";
+                }
+                Some(reason) => {
+                    tracing::debug!(%peer, reason, "idle connection closed");
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(1), conn.as_mut()).await;
+                    return reason;
+                }
+            },
         }
     }
 }

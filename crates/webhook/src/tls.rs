@@ -174,13 +174,51 @@ impl ResolvesServerCert for SwappableCert {
 
 /// rustls server configuration: ring, TLS 1.2 and 1.3 only, ALPN h2 + http/1.1 (the API server
 /// speaks either), certificates from `resolver`.
-pub fn server_config(resolver: Arc<SwappableCert>) -> Result<ServerConfig, TlsError> {
-    let mut config = ServerConfig::builder_with_provider(ring_provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+pub fn server_config(
+    resolver: Arc<SwappableCert>,
+    client_ca: Option<&Path>,
+) -> Result<ServerConfig, TlsError> {
+    let builder = ServerConfig::builder_with_provider(ring_provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => builder.with_client_cert_verifier(client_verifier(path)?),
+    };
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// A verifier that requires a client certificate issued by a CA in the PEM file `path`: the
+/// API server presents one when its admission configuration names one for this webhook.
+pub fn client_verifier(
+    path: &Path,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let pem = read(path, "client CA")?;
+    let source_name = path.display().to_string();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| TlsError::NoCertificate {
+            source_name: source_name.clone(),
+            detail: e.to_string(),
+        })?;
+        roots.add(cert).map_err(|e| TlsError::NoCertificate {
+            source_name: source_name.clone(),
+            detail: e.to_string(),
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::NoCertificate {
+            source_name,
+            detail: "the file holds no certificate".into(),
+        });
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), ring_provider())
+        .build()
+        .map_err(|e| TlsError::NoCertificate {
+            source_name: path.display().to_string(),
+            detail: e.to_string(),
+        })
 }
 
 /// Certificate and key files, reloaded when their content changes.

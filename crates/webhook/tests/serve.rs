@@ -12,7 +12,6 @@ use std::{
 };
 
 use common::*;
-use futures::future::BoxFuture;
 use hyper::StatusCode;
 use otel_inject::{
     cluster::{ClusterView, StaticView},
@@ -305,50 +304,6 @@ async fn slow_headers_are_cut_off() {
     );
 }
 
-/// A view whose owner lookups go to a slow "API server".
-struct SlowOwners {
-    inner: StaticView,
-    delay: Duration,
-    calls: AtomicUsize,
-}
-
-impl ClusterView for SlowOwners {
-    fn readiness(&self) -> Result<(), String> {
-        Ok(())
-    }
-    fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
-        self.inner.namespace(name)
-    }
-    fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
-        self.inner.instrumentations(namespace)
-    }
-    fn owner(&self, _namespace: &str, _key: &OwnerKey) -> Option<OwnerObject> {
-        None
-    }
-    fn fetch_owner<'a>(
-        &'a self,
-        namespace: &'a str,
-        key: &'a OwnerKey,
-    ) -> BoxFuture<'a, Result<Option<OwnerObject>, String>> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
-            Ok(self.inner.owner(namespace, key))
-        })
-    }
-    fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
-        Vec::new()
-    }
-}
-
-fn shop_static() -> StaticView {
-    let mut objects = otel_inject::cluster::ClusterObjects::default();
-    objects
-        .load_file(&cluster_file("shop.yaml"), "default")
-        .unwrap();
-    StaticView::new(objects)
-}
-
 #[tokio::test]
 async fn owner_lookup_slower_than_budget_still_injects_with_a_warning() {
     let view = Arc::new(SlowOwners {
@@ -474,7 +429,11 @@ async fn shutdown_answers_every_in_flight_review() {
         delay: Duration::from_millis(400),
         calls: AtomicUsize::new(0),
     });
-    let server = start_with(view.clone(), Duration::from_secs(2), Timeouts::default()).await;
+    let timeouts = Timeouts {
+        shutdown_delay: Duration::ZERO,
+        ..Timeouts::default()
+    };
+    let server = start_with(view.clone(), Duration::from_secs(2), timeouts).await;
     let connector = tls_client(&[&server.ca_pem]);
     let addr = server.running.addr;
     let mut in_flight = Vec::new();

@@ -80,7 +80,11 @@ async fn rotation_under_load_drops_nothing() {
         metrics: Arc::new(Metrics::new()),
         options: Default::default(),
         owner_budget: Duration::from_millis(200),
-        timeouts: Timeouts::default(),
+        timeouts: Timeouts {
+            shutdown_delay: Duration::ZERO,
+            ..Timeouts::default()
+        },
+        client_ca: None,
     })
     .await
     .unwrap();

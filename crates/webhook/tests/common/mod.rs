@@ -2,7 +2,18 @@
 //! and a TLS client that verifies the server against a CA (ring provider, like production).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use futures::future::BoxFuture;
+use otel_inject_lib::{Instrumentation, NamespaceInfo, OwnerKey, OwnerObject};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -76,6 +87,16 @@ pub async fn start_with(
     owner_budget: Duration,
     timeouts: Timeouts,
 ) -> TestServer {
+    start_with_client_ca(view, owner_budget, timeouts, None).await
+}
+
+/// As [`start_with`], requiring client certificates from the CA in `client_ca` (a PEM file).
+pub async fn start_with_client_ca(
+    view: Arc<dyn ClusterView>,
+    owner_budget: Duration,
+    timeouts: Timeouts,
+    client_ca: Option<std::path::PathBuf>,
+) -> TestServer {
     install_provider();
     let issued = selfsigned::issue(&sans(), Duration::from_secs(3600)).unwrap();
     let cert = SwappableCert::new(issued.serving);
@@ -89,6 +110,7 @@ pub async fn start_with(
         options: Default::default(),
         owner_budget,
         timeouts,
+        client_ca,
     })
     .await
     .unwrap();
@@ -224,4 +246,59 @@ pub async fn admin_get(addr: SocketAddr, path: &str) -> (StatusCode, String) {
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A view whose owner lookups go to a slow "API server".
+pub struct SlowOwners {
+    pub inner: StaticView,
+    pub delay: Duration,
+    pub calls: AtomicUsize,
+}
+
+impl ClusterView for SlowOwners {
+    fn readiness(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
+        self.inner.namespace(name)
+    }
+    fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
+        self.inner.instrumentations(namespace)
+    }
+    fn owner(&self, _namespace: &str, _key: &OwnerKey) -> Option<OwnerObject> {
+        None
+    }
+    fn fetch_owner<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a OwnerKey,
+    ) -> BoxFuture<'a, Result<Option<OwnerObject>, String>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            Ok(self.inner.owner(namespace, key))
+        })
+    }
+    fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+}
+
+pub fn shop_static() -> StaticView {
+    let mut objects = otel_inject::cluster::ClusterObjects::default();
+    objects
+        .load_file(&cluster_file("shop.yaml"), "default")
+        .unwrap();
+    StaticView::new(objects)
+}
+
+impl SlowOwners {
+    /// The shop fixture's objects, every owner lookup taking `delay`.
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            inner: shop_static(),
+            delay,
+            calls: AtomicUsize::new(0),
+        }
+    }
 }
