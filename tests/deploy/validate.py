@@ -271,6 +271,16 @@ def check_webhook(rendered: dict[str, list[dict]], report: Report) -> None:
                      repr(args))
         ports = {p["name"]: p["containerPort"] for p in ctr["ports"]}
         report.check(f"{source}: ports", ports == {"webhook": 8443, "metrics": 9090}, repr(ports))
+        def seconds(flag: str, default: float) -> float:
+            for a in args:
+                if a.startswith(flag + "="):
+                    v = a.split("=", 1)[1]
+                    return float(v[:-2]) / 1000 if v.endswith("ms") else float(v.rstrip("s"))
+            return default
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        need = seconds("--shutdown-delay", 5) + seconds("--drain-timeout", 20)
+        report.check(f"{source}: terminationGracePeriodSeconds ({grace}) covers shutdown delay + drain ({need:g}s)",
+                     grace > need, repr(args))
         report.check(f"{source}: probes on the metrics port",
                      ctr["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
                      and ctr["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, "")
