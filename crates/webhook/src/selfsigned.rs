@@ -221,6 +221,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_ca_file_is_0644_and_never_written_through_a_planted_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("otel-inject-ca.pem");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        // The old fixed temporary name, planted as a link to someone else's file.
+        std::os::unix::fs::symlink(&victim, dir.path().join("otel-inject-ca.pem.tmp")).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("otel-inject-ca.pem.pem.tmp")).unwrap();
+        write_public_file(&target, b"-----BEGIN CERTIFICATE-----\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "-----BEGIN CERTIFICATE-----\n"
+        );
+        let meta = std::fs::symlink_metadata(&target).unwrap();
+        assert!(meta.file_type().is_file(), "the CA is a plain file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp") && n.starts_with('.'))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
     fn merged_bundles_keep_live_cas_and_drop_expired_ones() {
         let sans = vec!["localhost".to_string()];
         let a = issue(&sans, Duration::from_secs(3600)).unwrap();
@@ -293,15 +322,49 @@ impl CaPublisher for FilePublisher {
         &'a self,
         bundle_pem: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        let path = self.0.clone();
+        let bundle = bundle_pem.to_string();
         Box::pin(async move {
-            // Write then rename: a reader never sees half a bundle.
-            let tmp = self.0.with_extension("pem.tmp");
-            tokio::fs::write(&tmp, bundle_pem)
+            tokio::task::spawn_blocking(move || write_public_file(&path, bundle.as_bytes()))
                 .await
-                .and(tokio::fs::rename(&tmp, &self.0).await)
-                .map_err(|e| format!("cannot write {}: {e}", self.0.display()))
+                .map_err(|e| e.to_string())?
         })
     }
+}
+
+/// Writes `content` to `path` through a new temporary file beside it, then renames it over
+/// `path`: a reader never sees half a bundle, and a file or symlink planted at the temporary
+/// name is never followed or reused (the name is unique and opened with O_CREAT|O_EXCL). The
+/// mode is 0644 whatever the umask: a CA certificate is public, and meant to be read.
+pub fn write_public_file(path: &std::path::Path, content: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ca".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(fail)?;
+    let written = file
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .and_then(|()| file.write_all(content))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
 }
 
 /// Rotates forever: sleeps until `renew_before` before expiry, issues a new CA + leaf,

@@ -91,18 +91,67 @@ pub fn admission_router(
     metrics: Arc<Metrics>,
     request_timeout: Duration,
 ) -> Router {
+    let counted = metrics.clone();
     Router::new()
         .route("/mutate", post(mutate_handler))
         .route("/mutate-v1-pod", post(mutate_handler))
         .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(AppState { admission, metrics })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        // Outside the timeout, so that the 408 it answers is counted like every other 4xx.
+        .layer(axum::middleware::map_response(move |r: Response| {
+            let metrics = counted.clone();
+            async move {
+                if r.status() == StatusCode::REQUEST_TIMEOUT {
+                    metrics.invalid_request("request_timeout");
+                }
+                r
+            }
+        }))
         // A backstop: the handler catches the decision's panics itself; this keeps the
         // connection alive and answers 500 if anything else ever panics.
         .layer(CatchPanicLayer::new())
+}
+
+async fn not_found(State(state): State<AppState>) -> Response {
+    bad_request(
+        &state.metrics,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such path: AdmissionReviews go to POST /mutate (or /mutate-v1-pod)".into(),
+    )
+}
+
+async fn method_not_allowed(State(state): State<AppState>) -> Response {
+    bad_request(
+        &state.metrics,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "AdmissionReviews are sent with POST".into(),
+    )
+}
+
+/// `text` with control characters escaped (`\u{1b}`), for log lines: request fields (a uid,
+/// a pod name, a bad annotation quoted in a reason) are the client's, and a raw escape sequence
+/// or newline would forge or garble lines of the text log.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn bad_request(
@@ -115,7 +164,8 @@ fn bad_request(
     tracing::warn!(
         status = status.as_u16(),
         reason,
-        "rejected request: {message}"
+        "rejected request: {}",
+        printable(&message)
     );
     (
         status,
@@ -174,13 +224,13 @@ async fn mutate_handler(State(state): State<AppState>, headers: HeaderMap, body:
     match state.admission.review_bytes(&bytes).await {
         Ok((review, record)) => {
             tracing::info!(
-                uid = %record.uid,
-                namespace = %record.namespace,
-                pod = %record.pod,
+                uid = %printable(&record.uid),
+                namespace = %printable(&record.namespace),
+                pod = %printable(&record.pod),
                 outcome = record.outcome,
                 reason = record.reason,
                 "{}",
-                record.summary
+                printable(&record.summary)
             );
             let body = serde_json::to_vec(&review).unwrap_or_default();
             (
@@ -571,4 +621,22 @@ pub async fn serve_admin(
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_never_reach_a_log_line_raw() {
+        assert_eq!(printable("plain-pod"), "plain-pod");
+        let forged = "pod\n2026-12-01T00:00:00Z INFO forged line \u{1b}[31mred";
+        let shown = printable(forged);
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert_eq!(
+            shown,
+            "pod\\u{a}2026-12-01T00:00:00Z INFO forged line \\u{1b}[31mred"
+        );
+        assert_eq!(printable("ünïcode stays"), "ünïcode stays");
+    }
 }

@@ -259,10 +259,63 @@ async fn bad_inputs_get_400_with_a_message() {
     let mut conn = connect(&connector, server.running.addr).await.unwrap();
     let (status, _) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
     assert_eq!(status, StatusCode::OK);
+    // Wrong path and wrong method are answered, and counted, like every other bad request.
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let (status, body) = post(
+        &mut conn,
+        "/validate",
+        Some("application/json"),
+        fixture("dotnet-pod-create.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&body).contains("POST /mutate"));
+    conn.sender.ready().await.unwrap();
+    let get = hyper::Request::get("/mutate")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let resp = conn.sender.send_request(get).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
     let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
-    assert!(
-        metrics.contains(r#"otel_inject_invalid_requests_total{reason="malformed_json"} 2"#),
-        "{metrics}"
+    for (reason, n) in [
+        ("malformed_json", 2.0),
+        ("body_too_large", 1.0),
+        ("not_found", 1.0),
+        ("method_not_allowed", 1.0),
+    ] {
+        assert_eq!(
+            sample(
+                &metrics,
+                &format!(r#"otel_inject_invalid_requests_total{{reason="{reason}"}}"#)
+            ),
+            n,
+            "{reason}"
+        );
+    }
+}
+
+/// A request slower than --request-timeout gets a 408, counted with the other 4xx.
+#[tokio::test]
+async fn a_request_past_its_timeout_gets_408_and_is_counted() {
+    let view = Arc::new(SlowOwners::new(Duration::from_secs(2)));
+    let timeouts = Timeouts {
+        request: Duration::from_millis(300),
+        ..Timeouts::default()
+    };
+    let server = start_with(view, Duration::from_secs(5), timeouts).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let (status, _) = post_json(&mut conn, "/mutate", fixture("dotnet-pod-create.json")).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"otel_inject_invalid_requests_total{reason="request_timeout"}"#
+        ),
+        1.0
     );
 }
 
