@@ -25,6 +25,41 @@ use crate::{
 /// The only review version the API server is configured to send (`admissionReviewVersions: [v1]`).
 pub const API_VERSION: &str = "admission.k8s.io/v1";
 
+/// The most JSON values (scalars, arrays and objects) one review may hold. Parsed, every value
+/// costs tens of bytes whatever its size in the text, so a 3 MiB body of `0,0,0,...` would
+/// become hundreds of MiB; a real pod, even with dozens of containers and hundreds of env
+/// entries, is a few thousand values.
+pub const MAX_JSON_VALUES: usize = 100_000;
+
+/// Whether `body` holds at most `max` JSON values, by one pass over its bytes (no allocation):
+/// `Err(n)` as soon as more than `max` (`n`) are seen. Commas and openings outside strings are
+/// counted; it needs no valid JSON, the parser says what else is wrong.
+pub fn check_json_values(body: &[u8], max: usize) -> Result<(), usize> {
+    let (mut count, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' | b'[' | b'{' => {
+                count += 1;
+                if count > max {
+                    return Err(count);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Why a body is not a review we can answer; the HTTP layer turns it into a 400 whose body is
 /// this message.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +91,9 @@ pub enum InvalidReview {
     /// Empty uid: the response could not be matched to the request.
     #[error("invalid AdmissionReview: `request.uid` is empty")]
     NoUid,
+    /// More JSON values than any pod has (see [`MAX_JSON_VALUES`]).
+    #[error("the review holds more than {MAX_JSON_VALUES} JSON values ({0} seen before stopping): no pod is that large")]
+    TooManyValues(usize),
 }
 
 impl InvalidReview {
@@ -69,6 +107,7 @@ impl InvalidReview {
             Self::NoRequest => "no_request",
             Self::Field { .. } => "invalid_field",
             Self::NoUid => "empty_uid",
+            Self::TooManyValues(_) => "too_many_values",
         }
     }
 }
@@ -133,6 +172,7 @@ impl Admission {
         &self,
         body: &[u8],
     ) -> Result<(Value, DecisionRecord), InvalidReview> {
+        check_json_values(body, MAX_JSON_VALUES).map_err(InvalidReview::TooManyValues)?;
         let value: Value =
             serde_json::from_slice(body).map_err(|e| InvalidReview::Json(format!("{e}")))?;
         self.review_value(&value).await
@@ -401,4 +441,19 @@ fn pod_display_name(pod: &Value) -> String {
         .and_then(Value::as_str)
         .map(|g| format!("{g}*"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod value_count_tests {
+    use super::check_json_values;
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert_eq!(check_json_values(br#"{"a": [1, 2, 3]}"#, 5), Ok(()));
+        assert_eq!(check_json_values(br#"{"a": [1, 2, 3]}"#, 4), Err(5));
+        // Commas, brackets and escaped quotes inside strings are text.
+        assert_eq!(check_json_values(br#"{"a": "x,[{\",,,"}"#, 2), Ok(()));
+        let dense = format!("[{}0]", "0,".repeat(1_000_000));
+        assert_eq!(check_json_values(dense.as_bytes(), 100_000), Err(100_001));
+    }
 }

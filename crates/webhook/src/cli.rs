@@ -213,6 +213,10 @@ pub struct TimeoutArgs {
     /// Open TLS connections at most; more wait in the kernel's accept queue.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..), env = "OTEL_INJECT_MAX_CONNECTIONS")]
     pub max_connections: u32,
+    /// Reviews decided at once (on the blocking pool); more wait for a slot within their
+    /// request timeout. Default: two per CPU.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), env = "OTEL_INJECT_MAX_CONCURRENT_REVIEWS")]
+    pub max_concurrent_reviews: Option<u32>,
 }
 
 /// Decision switches (defaults are the operator's).

@@ -126,6 +126,7 @@ pub async fn start(setup: ServerSetup) -> Result<RunningServer, StartError> {
         admission.clone(),
         setup.metrics.clone(),
         setup.timeouts.request,
+        setup.timeouts.max_reviews,
     );
     let admin_router = server::admin_router(admission, setup.metrics.clone(), shutdown.clone());
     let tls_task = tokio::spawn(server::serve_tls(
@@ -340,6 +341,10 @@ pub async fn run(args: ServeArgs) -> u8 {
             shutdown_delay: args.timeouts.shutdown_delay,
             drain: args.timeouts.drain_timeout,
             max_connections: args.timeouts.max_connections as usize,
+            max_reviews: args
+                .timeouts
+                .max_concurrent_reviews
+                .map_or_else(server::default_max_reviews, |n| n as usize),
             ..Timeouts::default()
         },
         client_ca: args.tls.client_ca.clone(),

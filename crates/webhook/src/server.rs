@@ -62,6 +62,16 @@ pub struct Timeouts {
     pub drain: Duration,
     /// Open connections at most; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Reviews decided at once, each on the blocking pool (never on an async worker, so the
+    /// health endpoints and other connections never wait behind a heavy review); more wait
+    /// for a slot, within their request timeout. Bounds the memory of decisions in flight.
+    pub max_reviews: usize,
+}
+
+/// Two reviews per core: a decision is CPU work of well under a millisecond, except for the
+/// rare owner lookup that waits on the API server.
+pub fn default_max_reviews() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 impl Default for Timeouts {
@@ -75,6 +85,7 @@ impl Default for Timeouts {
             shutdown_delay: Duration::from_secs(5),
             drain: Duration::from_secs(20),
             max_connections: 1024,
+            max_reviews: default_max_reviews(),
         }
     }
 }
@@ -83,6 +94,7 @@ impl Default for Timeouts {
 struct AppState {
     admission: Arc<Admission>,
     metrics: Arc<Metrics>,
+    decisions: Arc<Semaphore>,
 }
 
 /// The admission router: `POST /mutate` and the operator's `POST /mutate-v1-pod`.
@@ -90,7 +102,9 @@ pub fn admission_router(
     admission: Arc<Admission>,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
+    max_reviews: usize,
 ) -> Router {
+    let decisions = Arc::new(Semaphore::new(max_reviews.max(1)));
     let counted = metrics.clone();
     Router::new()
         .route("/mutate", post(mutate_handler))
@@ -98,7 +112,11 @@ pub fn admission_router(
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(AppState { admission, metrics })
+        .with_state(AppState {
+            admission,
+            metrics,
+            decisions,
+        })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
@@ -221,7 +239,23 @@ async fn mutate_handler(State(state): State<AppState>, headers: HeaderMap, body:
             );
         }
     };
-    match state.admission.review_bytes(&bytes).await {
+    // A slot first (waiting counts against the request timeout), then the decision on the
+    // blocking pool. If the timeout answers 408 meanwhile, the decision still finishes there
+    // and only then frees its slot: what is in flight stays bounded.
+    let Ok(slot) = state.decisions.clone().acquire_owned().await else {
+        return internal_error(metrics);
+    };
+    let admission = state.admission.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let decided = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        runtime.block_on(admission.review_bytes(&bytes))
+    })
+    .await;
+    let Ok(decided) = decided else {
+        return internal_error(metrics);
+    };
+    match decided {
         Ok((review, record)) => {
             tracing::info!(
                 uid = %printable(&record.uid),
@@ -240,13 +274,27 @@ async fn mutate_handler(State(state): State<AppState>, headers: HeaderMap, body:
             )
                 .into_response()
         }
-        Err(invalid) => bad_request(
-            metrics,
-            StatusCode::BAD_REQUEST,
-            invalid.reason(),
-            invalid.to_string(),
-        ),
+        Err(invalid) => {
+            let status = match invalid {
+                crate::admission::InvalidReview::TooManyValues(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            bad_request(metrics, status, invalid.reason(), invalid.to_string())
+        }
     }
+}
+
+/// The decision task died (a panic outside the decision's own guard): nothing to answer with
+/// but a 500, which the API server's failurePolicy Ignore turns into an admitted pod.
+fn internal_error(metrics: &Metrics) -> Response {
+    metrics.invalid_request("internal_error");
+    tracing::error!("the review task failed; answered 500");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "otel-inject: internal error\n",
+    )
+        .into_response()
 }
 
 fn too_large(metrics: &Metrics) -> Response {

@@ -31,7 +31,7 @@ fn router() -> axum::Router {
         metrics.clone(),
         Duration::from_millis(200),
     ));
-    admission_router(admission, metrics, Duration::from_secs(5))
+    admission_router(admission, metrics, Duration::from_secs(5), 4)
 }
 
 fn any_json() -> impl Strategy<Value = Value> {

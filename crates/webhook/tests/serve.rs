@@ -615,3 +615,109 @@ async fn a_language_not_injected_yet_gets_a_warning() {
         1.0
     );
 }
+
+/// A view whose Instrumentation lookup holds its thread for a second, as a heavy decision
+/// would (a huge pod, a slow CPU).
+struct BusyView {
+    inner: StaticView,
+    busy: Duration,
+}
+
+impl ClusterView for BusyView {
+    fn readiness(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
+        self.inner.namespace(name)
+    }
+    fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
+        std::thread::sleep(self.busy);
+        self.inner.instrumentations(namespace)
+    }
+    fn owner(&self, namespace: &str, key: &OwnerKey) -> Option<OwnerObject> {
+        self.inner.owner(namespace, key)
+    }
+    fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
+        Vec::new()
+    }
+}
+
+/// The test runs on a single-threaded runtime, as a webhook with a 500m CPU limit would: a
+/// decision that holds its thread must not hold up /healthz or another connection's review.
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_decision_holds_up_nothing_else() {
+    let view = Arc::new(BusyView {
+        inner: shop_static(),
+        busy: Duration::from_millis(1500),
+    });
+    let server = start(view).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let addr = server.running.addr;
+    let mut slow = connect(&connector, addr).await.unwrap();
+    let heavy = tokio::spawn(async move {
+        let r = post(
+            &mut slow,
+            "/mutate",
+            Some("application/json"),
+            fixture("dotnet-pod-create.json"),
+        )
+        .await;
+        (r.map(|(s, _)| s), std::time::Instant::now())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Meanwhile: the TLS port's /healthz, a review that asks nothing of the view, and the
+    // admin port's /readyz all answer before the busy decision is done.
+    let mut other = connect(&connector, addr).await.unwrap();
+    other.sender.ready().await.unwrap();
+    let health = other
+        .sender
+        .send_request(
+            hyper::Request::get("/healthz")
+                .header("host", "localhost")
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let (status, _) = post_json(&mut other, "/mutate", fixture("configmap-create.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = admin_get(server.running.admin_addr.unwrap(), "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    let others_done = std::time::Instant::now();
+    let (status, heavy_done) = tokio::time::timeout(Duration::from_secs(10), heavy)
+        .await
+        .expect("the busy review is answered")
+        .unwrap();
+    assert_eq!(status, Ok(StatusCode::OK));
+    assert!(
+        others_done < heavy_done,
+        "the other requests waited for the busy decision"
+    );
+}
+
+/// A body of a few MiB of tiny values would parse into hundreds of MiB: refused before parsing,
+/// with what was wrong.
+#[tokio::test]
+async fn a_review_denser_than_any_pod_is_refused_before_parsing() {
+    let server = start(shop_view()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut review = fixture_json("dotnet-pod-create.json");
+    review["request"]["object"]["spec"]["containers"][0]["args"] =
+        Value::Array(vec![Value::from(0); 1_000_000]);
+    let body = serde_json::to_vec(&review).unwrap();
+    assert!(body.len() < otel_inject::server::MAX_BODY_BYTES);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    let (status, answer) = post_json(&mut conn, "/mutate", body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.contains("more than 100000 JSON values"), "{text}");
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"otel_inject_invalid_requests_total{reason="too_many_values"}"#
+        ),
+        1.0
+    );
+}
