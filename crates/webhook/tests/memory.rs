@@ -7,8 +7,8 @@
 //! decision than a release build makes), measured at: idle ~44 MiB, one dense 3 MiB review
 //! ~60, eight at once ~80 (each body is buffered, none is parsed), eight legal 3 MiB reviews
 //! (99k values each, just under the most a review may hold) decided two at a time
-//! (`--max-concurrent-reviews 2`) ~180, from ~65 MiB per decision in flight. So: 96 MiB after
-//! the dense ones, 200 MiB after the legal ones, inside the deployment's 256 MiB with room for
+//! (`--max-concurrent-reviews 2`) 178-190, from ~65 MiB per decision in flight. So: 96 MiB after
+//! the dense ones, 224 MiB after the legal ones, inside the deployment's 256 MiB with room for
 //! the allocator and the caches of a real cluster.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
