@@ -129,6 +129,20 @@ fn default_container(pod: &PodView<'_>, argo: bool) -> Option<String> {
     regular.first().map(|n| n.to_string())
 }
 
+/// Every container by name, regular containers winning over init containers of the same name
+/// (as `find_container` has it, and the operator).
+fn container_index<'a>(
+    pod: &PodView<'a>,
+) -> std::collections::HashMap<&'a str, (ContainerList, usize)> {
+    let mut index = std::collections::HashMap::new();
+    for list in [ContainerList::Regular, ContainerList::Init] {
+        for (i, name) in pod.container_names(list).into_iter().enumerate() {
+            index.entry(name).or_insert((list, i));
+        }
+    }
+    index
+}
+
 fn duplicates(list: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut dup = BTreeSet::new();
@@ -276,12 +290,15 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
             Some(list) => list.clone(),
             None => default_container(&pod, argo).into_iter().collect(),
         };
+        // Names looked up in one index, not one scan of the pod per listed name: a pod that
+        // lists thousands of containers costs linear time.
+        let in_pod = container_index(&pod);
         let mut init_targets: Vec<(usize, String)> = Vec::new();
         let mut regular_targets: Vec<String> = Vec::new();
         for name in &wanted {
-            match pod.find_container(name) {
-                Some((ContainerList::Init, i, _)) => init_targets.push((i, name.clone())),
-                Some((ContainerList::Regular, _, _)) => regular_targets.push(name.clone()),
+            match in_pod.get(name.as_str()) {
+                Some((ContainerList::Init, i)) => init_targets.push((*i, name.clone())),
+                Some((ContainerList::Regular, _)) => regular_targets.push(name.clone()),
                 None => {}
             }
         }
@@ -313,8 +330,15 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         let runtime = DotnetRuntime::from_annotations(ns_ann, &pod_ann);
         let mut injected_targets: Vec<String> = Vec::new();
 
+        // The working copy's own index: an earlier language's pod step may have inserted an
+        // init container, which moves the init containers after it.
+        let in_copy: std::collections::HashMap<String, ContainerRef> =
+            container_index(&PodView::new(builder.doc()))
+                .into_iter()
+                .map(|(n, (list, index))| (n.to_string(), ContainerRef { list, index }))
+                .collect();
         for name in &targets {
-            let Some(cref) = builder.find_container(name) else {
+            let Some(&cref) = in_copy.get(name.as_str()) else {
                 continue;
             };
             let c = builder.container(cref);

@@ -89,6 +89,18 @@ impl<'a> PodView<'a> {
         self.string_map("annotations")
     }
 
+    /// The string annotations, borrowed and in the pod's order: for loops that run once per
+    /// container, where copying every annotation (a container list can be 100 KB) each time
+    /// would make the cost grow with containers times annotation size.
+    pub fn annotation_pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.metadata()
+            .and_then(|m| m.get("annotations"))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+    }
+
     /// Labels.
     pub fn labels(&self) -> BTreeMap<String, String> {
         self.string_map("labels")

@@ -175,10 +175,10 @@ fn resource_map(inputs: &SdkInputs<'_>, c: &Value, existing: &[&str]) -> Resourc
             res.insert(k, v);
         }
     }
-    for (k, v) in inputs.pod.annotations() {
+    for (k, v) in inputs.pod.annotation_pairs() {
         if let Some(key) = k.strip_prefix(annotation::RESOURCE_PREFIX) {
             if free(key) && key != attr::SERVICE_NAME {
-                res.insert(key, v);
+                res.insert(key, v.to_string());
             }
         }
     }
