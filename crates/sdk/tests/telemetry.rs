@@ -6,6 +6,8 @@
 
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/serial.rs"]
+mod serial;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -55,6 +57,7 @@ fn env(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + Send + Sync
 #[case::grpc("grpc")]
 #[case::http_protobuf("http/protobuf")]
 fn guard_drop_flushes_inside_a_current_thread_runtime(#[case] protocol: &str) {
+    let _serial = serial::telemetry_lock();
     let receiver = Receiver::start();
     let endpoint = if protocol == "grpc" {
         receiver.grpc_endpoint()
@@ -111,6 +114,7 @@ fn guard_drop_flushes_inside_a_current_thread_runtime(#[case] protocol: &str) {
 
 #[test]
 fn async_shutdown_flushes_on_a_multi_thread_runtime() {
+    let _serial = serial::telemetry_lock();
     let receiver = Receiver::start();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -138,6 +142,7 @@ fn async_shutdown_flushes_on_a_multi_thread_runtime() {
 
 #[test]
 fn guard_drop_is_bounded_when_the_collector_is_unreachable() {
+    let _serial = serial::telemetry_lock();
     // A listener that accepts and never answers.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = blackhole.local_addr().unwrap();
@@ -162,6 +167,7 @@ fn guard_drop_is_bounded_when_the_collector_is_unreachable() {
 
 #[test]
 fn sdk_disabled_exports_nothing_but_logs_work() {
+    let _serial = serial::telemetry_lock();
     let receiver = Receiver::start();
     let logs = Capture::default();
     let (dispatch, guard) = Telemetry::builder()
@@ -184,6 +190,7 @@ fn sdk_disabled_exports_nothing_but_logs_work() {
 
 #[test]
 fn traces_exporter_none_keeps_ids_in_logs() {
+    let _serial = serial::telemetry_lock();
     let logs = Capture::default();
     let (dispatch, guard) = Telemetry::builder()
         .log_writer(logs.clone())
@@ -206,6 +213,7 @@ fn traces_exporter_none_keeps_ids_in_logs() {
 
 #[test]
 fn json_log_lines_carry_trace_and_span_ids() {
+    let _serial = serial::telemetry_lock();
     let logs = Capture::default();
     let (dispatch, _guard) = Telemetry::builder()
         .log_writer(logs.clone())
@@ -236,6 +244,7 @@ fn json_log_lines_carry_trace_and_span_ids() {
 
 #[test]
 fn malformed_values_are_reported_once_and_init_goes_on() {
+    let _serial = serial::telemetry_lock();
     let (_dispatch, guard) = Telemetry::builder()
         .log_writer(Capture::default())
         .env_lookup(env(&[
@@ -340,6 +349,7 @@ fn pod_name_falls_back_to_hostname_only_in_kubernetes() {
 #[case::grpc("grpc")]
 #[case::http_protobuf("http/protobuf")]
 fn gzip_compression_reaches_the_collector(#[case] protocol: &str) {
+    let _serial = serial::telemetry_lock();
     let receiver = Receiver::start();
     let endpoint = if protocol == "grpc" {
         receiver.grpc_endpoint()

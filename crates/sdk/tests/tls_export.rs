@@ -7,6 +7,8 @@
 
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/serial.rs"]
+mod serial;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -155,6 +157,7 @@ fn env(
 }
 
 fn export_one_span(vars: Vec<(&'static str, String)>) -> Vec<String> {
+    let _serial = serial::telemetry_lock();
     let (dispatch, guard) = Telemetry::builder()
         .service_name("tls-test")
         .env_lookup(env(vars))
