@@ -88,6 +88,26 @@ fn client_verifier(ca_pem: &str) -> Arc<dyn rustls::server::danger::ClientCertVe
     .unwrap()
 }
 
+/// The receivers' TLS: the server certificate from the private CA, a client certificate from
+/// it required.
+fn mtls_server_config(pki: &Pki, alpn: &[&[u8]]) -> rustls::ServerConfig {
+    use rustls::pki_types::pem::PemObject;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pki.server_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_client_cert_verifier(client_verifier(&pki.ca_pem))
+    .with_single_cert(certs, key)
+    .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
 impl MtlsReceiver {
     fn start(pki: &Pki, protocol: &str) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -114,22 +134,7 @@ impl MtlsReceiver {
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
             runtime.spawn(server);
         } else {
-            use rustls::pki_types::pem::PemObject;
-            let certs =
-                rustls::pki_types::CertificateDer::pem_slice_iter(pki.server_pem.as_bytes())
-                    .collect::<Result<Vec<_>, _>>()
-                    .unwrap();
-            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes())
-                .unwrap();
-            let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(client_verifier(&pki.ca_pem))
-            .with_single_cert(certs, key)
-            .unwrap();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let config = mtls_server_config(pki, &[b"http/1.1"]);
             let app = axum::Router::new()
                 .route("/v1/traces", axum::routing::post(http_export))
                 .with_state(store.clone());
@@ -214,26 +219,12 @@ struct HandshakeRecorder {
 
 impl HandshakeRecorder {
     fn start(pki: &Pki) -> Self {
-        use rustls::pki_types::pem::PemObject;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let certs = rustls::pki_types::CertificateDer::pem_slice_iter(pki.server_pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let key =
-            rustls::pki_types::PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(client_verifier(&pki.ca_pem))
-        .with_single_cert(certs, key)
-        .unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let config = mtls_server_config(pki, &[b"h2", b"http/1.1"]);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

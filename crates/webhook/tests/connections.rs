@@ -54,6 +54,19 @@ async fn wait_metric(server: &TestServer, series: &str, want: f64, within: Durat
     }
 }
 
+/// Waits until `n` connections in all have ended for `reason` and none is open.
+async fn wait_closed(server: &TestServer, reason: &str, n: f64, within: Duration) {
+    let series = format!(r#"otel_inject_connections_closed_total{{reason="{reason}"}}"#);
+    wait_metric(server, &series, n, within).await;
+    wait_metric(
+        server,
+        "otel_inject_open_connections",
+        0.0,
+        Duration::from_secs(2),
+    )
+    .await;
+}
+
 async fn tls(
     connector: &TlsConnector,
     addr: SocketAddr,
@@ -86,20 +99,7 @@ async fn a_connection_that_never_sends_a_request_is_closed() {
         took >= Duration::from_millis(250) && took < Duration::from_secs(3),
         "closed after {took:?}, expected about 300 ms"
     );
-    wait_metric(
-        &server,
-        r#"otel_inject_connections_closed_total{reason="no_request"}"#,
-        1.0,
-        Duration::from_secs(2),
-    )
-    .await;
-    wait_metric(
-        &server,
-        "otel_inject_open_connections",
-        0.0,
-        Duration::from_secs(2),
-    )
-    .await;
+    wait_closed(&server, "no_request", 1.0, Duration::from_secs(2)).await;
 }
 
 #[tokio::test]
@@ -173,20 +173,7 @@ async fn a_client_that_does_not_read_is_dropped() {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     });
-    wait_metric(
-        &server,
-        r#"otel_inject_connections_closed_total{reason="write_timeout"}"#,
-        1.0,
-        Duration::from_secs(20),
-    )
-    .await;
-    wait_metric(
-        &server,
-        "otel_inject_open_connections",
-        0.0,
-        Duration::from_secs(2),
-    )
-    .await;
+    wait_closed(&server, "write_timeout", 1.0, Duration::from_secs(20)).await;
     writer_task.abort();
     assert!(
         sent.load(Ordering::Relaxed) > 10,
