@@ -7,6 +7,10 @@
 //! Run: `cargo bench -p otel-inject-lib --bench mutation` (`-- containers` for the scaling only).
 
 use std::hint::black_box;
+
+// The allocator the otel-inject binary runs with: what it costs there is what is measured.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};

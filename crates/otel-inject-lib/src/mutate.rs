@@ -276,7 +276,9 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
     let argo = ctx.options.argo_workflows_aware && pod.label(label::ARGO_WORKFLOW).is_some();
     let mut builder = PatchBuilder::new(ctx.pod);
     // Containers whose SDK configuration was written in this mutation, and by which language.
-    let mut configured: Vec<(String, Language)> = Vec::new();
+    // Which language configured each container first (a map: one lookup per container).
+    let mut configured: std::collections::HashMap<String, Language> =
+        std::collections::HashMap::new();
 
     for p in &planned {
         let mut lang_decision = LanguageDecision {
@@ -360,7 +362,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
                 });
                 continue;
             }
-            let earlier = configured.iter().find(|(n, _)| n == name).map(|(_, l)| *l);
+            let earlier = configured.get(name).copied();
             match (p.lang, earlier) {
                 (Language::Sdk, Some(agent)) => {
                     lang_decision.containers.push(ContainerDecision {
@@ -392,7 +394,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
             }
             if earlier.is_none() {
                 sdk::inject_sdk_config(&mut builder, cref, &inputs);
-                configured.push((name.clone(), p.lang));
+                configured.entry(name.clone()).or_insert(p.lang);
             }
             injected_targets.push(name.clone());
             lang_decision.containers.push(ContainerDecision {
