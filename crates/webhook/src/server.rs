@@ -366,6 +366,9 @@ struct Activity {
     start: Instant,
     /// Milliseconds since `start` of the last byte read; `u64::MAX` before the first.
     last_read_ms: AtomicU64,
+    /// Milliseconds since `start` of the last byte written (an answer still going out to a
+    /// slow but reading client is not idleness); 0 before the first.
+    last_write_ms: AtomicU64,
     /// Milliseconds since `start` since when a write has been waiting; `u64::MAX` when none is.
     write_blocked_ms: AtomicU64,
 }
@@ -375,6 +378,7 @@ impl Activity {
         Self {
             start: Instant::now(),
             last_read_ms: AtomicU64::new(u64::MAX),
+            last_write_ms: AtomicU64::new(0),
             write_blocked_ms: AtomicU64::new(u64::MAX),
         }
     }
@@ -395,7 +399,8 @@ impl Activity {
             return (now > t.header_read.as_millis() as u64).then_some("no_request");
         }
         let idle = t.idle.max(t.request).as_millis() as u64;
-        (now.saturating_sub(last) > idle).then_some("idle")
+        let active = last.max(self.last_write_ms.load(Ordering::Relaxed));
+        (now.saturating_sub(active) > idle).then_some("idle")
     }
 }
 
@@ -433,6 +438,14 @@ impl<T> Tracked<T> {
             Poll::Ready(_) => blocked.store(u64::MAX, Ordering::Relaxed),
         }
     }
+
+    /// Bytes went out (a flush that had nothing to do is not activity: hyper polls it idly).
+    fn note_written(&self, r: &Poll<std::io::Result<usize>>) {
+        if matches!(r, Poll::Ready(Ok(n)) if *n > 0) {
+            let now = self.activity.now_ms();
+            self.activity.last_write_ms.store(now, Ordering::Relaxed);
+        }
+    }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
@@ -443,6 +456,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write(cx, buf);
         self.note_write(&r);
+        self.note_written(&r);
         r
     }
 
@@ -453,6 +467,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         self.note_write(&r);
+        self.note_written(&r);
         r
     }
 
