@@ -444,7 +444,6 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         }
     }
     decision.warnings.dedup();
-    cap_warnings(&mut decision.warnings);
 
     // A pod that already carries our status and got nothing new keeps the first answer:
     // re-invocation (reinvocationPolicy: IfNeeded) must not rewrite it.
@@ -455,34 +454,35 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
     let has_status = pod.annotation(annotation::STATUS).is_some();
     if has_status && !injected_now {
         decision.patch = json_patch::Patch(Vec::new());
-        return decision;
-    }
-    if let Some(status) = decision.status() {
-        // Never the annotation that takes the pod past the API server's limit on annotations:
-        // shorten it to what is left, or, with next to nothing left, leave it out (the
-        // warnings and the log line still say why).
-        let others: usize = pod
-            .annotations()
-            .iter()
-            .filter(|(k, _)| k.as_str() != annotation::STATUS)
-            .map(|(k, v)| k.len() + v.len())
-            .sum();
-        let room = crate::decision::MAX_ANNOTATIONS_BYTES
-            .saturating_sub(others + annotation::STATUS.len());
-        if room >= 64 {
-            builder.set_member(
-                &["metadata", "annotations"],
-                annotation::STATUS,
-                Value::String(crate::decision::truncate_marked(&status, room)),
-            );
-        } else {
-            decision.warnings.push(format!(
-                "otel-inject: no room for the {} annotation: the pod's annotations are at the API server's 256 KiB limit",
-                annotation::STATUS
-            ));
+    } else {
+        if let Some(status) = decision.status() {
+            // Never the annotation that takes the pod past the API server's limit on annotations:
+            // shorten it to what is left, or, with next to nothing left, leave it out (the
+            // warnings and the log line still say why).
+            let others: usize = pod_ann
+                .iter()
+                .filter(|(k, _)| k.as_str() != annotation::STATUS)
+                .map(|(k, v)| k.len() + v.len())
+                .sum();
+            let room = crate::decision::MAX_ANNOTATIONS_BYTES
+                .saturating_sub(others + annotation::STATUS.len());
+            if room >= 64 {
+                builder.set_member(
+                    &["metadata", "annotations"],
+                    annotation::STATUS,
+                    Value::String(crate::decision::truncate_marked(&status, room)),
+                );
+            } else {
+                decision.warnings.push(format!(
+                    "otel-inject: no room for the {} annotation: the pod's annotations are at the API server's 256 KiB limit",
+                    annotation::STATUS
+                ));
+            }
         }
+        decision.patch = builder.into_patch();
     }
-    decision.patch = builder.into_patch();
+    // Last, so that every warning, the status's own included, is under the caps.
+    cap_warnings(&mut decision.warnings);
     decision
 }
 
@@ -500,10 +500,8 @@ fn cap_warnings(warnings: &mut Vec<String>) {
             "otel-inject: {more} more warnings left out (the status annotation and `otel-inject explain` give every container's reason)"
         ));
     }
-    for w in warnings.iter_mut() {
-        if w.len() > MAX_WARNING_BYTES {
-            *w = truncate_marked(w, MAX_WARNING_BYTES);
-        }
+    for w in warnings.iter_mut().filter(|w| w.len() > MAX_WARNING_BYTES) {
+        *w = truncate_marked(w, MAX_WARNING_BYTES);
     }
 }
 
