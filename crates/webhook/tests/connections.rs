@@ -30,13 +30,7 @@ use tokio_rustls::TlsConnector;
 /// The value of one series in the webhook's /metrics, 0 when absent.
 async fn metric(server: &TestServer, series: &str) -> f64 {
     let (_, text) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
-        })
-        .unwrap_or(0.0)
+    sample_value(&text, series).unwrap_or(0.0)
 }
 
 async fn wait_metric(server: &TestServer, series: &str, want: f64, within: Duration) {

@@ -25,17 +25,9 @@ fn review_of(body: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
 
-/// The value of the sample whose line starts with `series` (name and labels) in a Prometheus
-/// exposition; panics with the exposition when there is none.
+/// The value of `series` in `metrics`; panics with the exposition when there is none.
 fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
-        })
-        .unwrap_or_else(|| panic!("no sample {series} in:\n{metrics}"))
+    sample_value(metrics, series).unwrap_or_else(|| panic!("no sample {series} in:\n{metrics}"))
 }
 
 fn env_names(pod: &Value) -> Vec<String> {
@@ -359,11 +351,7 @@ async fn slow_headers_are_cut_off() {
 
 #[tokio::test]
 async fn owner_lookup_slower_than_budget_still_injects_with_a_warning() {
-    let view = Arc::new(SlowOwners {
-        inner: shop_static(),
-        delay: Duration::from_secs(2),
-        calls: AtomicUsize::new(0),
-    });
+    let view = Arc::new(SlowOwners::new(Duration::from_secs(2)));
     let server = start_with(
         view.clone(),
         Duration::from_millis(100),
@@ -477,11 +465,7 @@ async fn a_panic_while_deciding_admits_the_pod() {
 
 #[tokio::test]
 async fn shutdown_answers_every_in_flight_review() {
-    let view = Arc::new(SlowOwners {
-        inner: shop_static(),
-        delay: Duration::from_millis(400),
-        calls: AtomicUsize::new(0),
-    });
+    let view = Arc::new(SlowOwners::new(Duration::from_millis(400)));
     let timeouts = Timeouts {
         shutdown_delay: Duration::ZERO,
         ..Timeouts::default()
@@ -538,11 +522,7 @@ async fn shutdown_answers_every_in_flight_review() {
 #[tokio::test]
 async fn owner_lookups_are_counted_by_source() {
     // Found by the direct GET (within the budget).
-    let view = Arc::new(SlowOwners {
-        inner: shop_static(),
-        delay: Duration::from_millis(10),
-        calls: AtomicUsize::new(0),
-    });
+    let view = Arc::new(SlowOwners::new(Duration::from_millis(10)));
     let server = start_with(view.clone(), Duration::from_secs(2), Timeouts::default()).await;
     let connector = tls_client(&[&server.ca_pem]);
     let mut conn = connect(&connector, server.running.addr).await.unwrap();

@@ -302,3 +302,15 @@ impl SlowOwners {
         }
     }
 }
+
+/// The value of the sample whose line starts with `series` (name and labels) in a Prometheus
+/// exposition, if there is one.
+pub fn sample_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
+}
