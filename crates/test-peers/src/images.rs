@@ -113,6 +113,28 @@ impl Image {
         Ok(self)
     }
 
+    /// A copy of the host directory `src`'s contents (files, links and modes, as `cp -a` keeps
+    /// them) under `dest` (`/` for the image's root).
+    pub fn tree(self, dest: &str, src: &Path) -> Result<Self> {
+        let path = if dest.trim_start_matches('/').is_empty() {
+            self.rootfs()
+        } else {
+            let path = self.target(dest)?;
+            std::fs::create_dir_all(&path)?;
+            path
+        };
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(src.join("."))
+            .arg(&path)
+            .status()
+            .with_context(|| format!("copying {}", src.display()))?;
+        if !status.success() {
+            bail!("cp -a {}/. {}: {status}", src.display(), path.display());
+        }
+        Ok(self)
+    }
+
     /// The image's entrypoint (else a pod names its command).
     pub fn entrypoint(mut self, argv: &[&str]) -> Self {
         self.entrypoint = Some(argv.iter().map(|a| a.to_string()).collect());

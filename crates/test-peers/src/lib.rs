@@ -6,11 +6,15 @@
 //! - [`otlp`]: one span sent over OTLP/gRPC or OTLP/HTTP, for checking a receiver by itself.
 //! - [`images`]: container images built offline (busybox-static from scratch, or a Debian rootfs
 //!   from debootstrap) and imported into k8s-local's node, so that pods really run.
+//! - [`agents`]: the Java, Node.js and Python agents of the operator's autoinstrumentation
+//!   images, from Maven Central, npm and PyPI (`tests/peers/agents`), and the apps of
+//!   `tests/apps/` that run with them.
 //!
 //! Nothing here downloads a prebuilt binary: Jaeger comes from the Go module proxy, the images
-//! from Debian's packages. Slow results (the Jaeger binary, Debian rootfs) are cached under
+//! from Debian's packages, the agents from their own registries. Slow results (the Jaeger binary, Debian rootfs) are cached under
 //! `$OTEL_INJECT_CACHE` (default `~/.cache/otel-inject`).
 
+pub mod agents;
 pub mod images;
 pub mod jaeger;
 pub mod otlp;
