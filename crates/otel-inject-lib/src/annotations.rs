@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::names::{annotation, dotnet};
-
 /// A language (or the SDK-only mode) that an `inject-*` annotation requests.
 /// The order of [`Language::ALL`] is the operator's resolution and injection order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +36,17 @@ impl Language {
         Self::Go,
         Self::ApacheHttpd,
         Self::Nginx,
+        Self::Sdk,
+    ];
+
+    /// The languages the operator switches on by default (`--enable-go-instrumentation` and
+    /// `--enable-nginx-instrumentation` default to false).
+    pub const ENABLED_BY_DEFAULT: [Self; 6] = [
+        Self::Java,
+        Self::NodeJs,
+        Self::Python,
+        Self::DotNet,
+        Self::ApacheHttpd,
         Self::Sdk,
     ];
 
@@ -139,13 +148,16 @@ pub enum AnnotationError {
         /// The value as written.
         value: String,
     },
-    /// An unknown .NET runtime.
-    #[error("{key}: {value:?} is not a supported .NET runtime; write \"linux-x64\" for glibc images (the default) or \"linux-musl-x64\" for musl (Alpine) images")]
-    UnsupportedDotnetRuntime {
+    /// A value a language's option annotation does not know (`otel-dotnet-auto-runtime`,
+    /// `otel-python-platform`).
+    #[error("{key}: {value:?} is not supported; {expected}")]
+    UnsupportedValue {
         /// The annotation key.
         key: String,
         /// The value as written.
         value: String,
+        /// What to write instead.
+        expected: &'static str,
     },
 }
 
@@ -155,7 +167,7 @@ impl AnnotationError {
         match self {
             Self::InvalidInjectValue { .. } => "invalid_inject_value",
             Self::InvalidContainerList { .. } => "invalid_container_names",
-            Self::UnsupportedDotnetRuntime { .. } => "unsupported_dotnet_runtime",
+            Self::UnsupportedValue { .. } => "unsupported_annotation_value",
         }
     }
 }
@@ -267,40 +279,4 @@ pub fn container_list(
             .map(str::to_string)
             .collect(),
     ))
-}
-
-/// The .NET runtime (libc flavour) of the target image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DotnetRuntime {
-    /// glibc (`linux-x64`, the default).
-    #[default]
-    Glibc,
-    /// musl (`linux-musl-x64`).
-    Musl,
-}
-
-impl DotnetRuntime {
-    /// Reads `otel-dotnet-auto-runtime` (pod, then namespace, by the usual precedence).
-    pub fn from_annotations(
-        ns: &BTreeMap<String, String>,
-        pod: &BTreeMap<String, String>,
-    ) -> Result<Self, AnnotationError> {
-        match annotation_value(ns, pod, annotation::DOTNET_RUNTIME) {
-            "" => Ok(Self::Glibc),
-            v if v == dotnet::RUNTIME_GLIBC => Ok(Self::Glibc),
-            v if v == dotnet::RUNTIME_MUSL => Ok(Self::Musl),
-            v => Err(AnnotationError::UnsupportedDotnetRuntime {
-                key: annotation::DOTNET_RUNTIME.to_string(),
-                value: v.to_string(),
-            }),
-        }
-    }
-
-    /// `CORECLR_PROFILER_PATH` for this runtime.
-    pub fn profiler_path(self) -> &'static str {
-        match self {
-            Self::Glibc => dotnet::PROFILER_PATH_GLIBC,
-            Self::Musl => dotnet::PROFILER_PATH_MUSL,
-        }
-    }
 }

@@ -60,8 +60,10 @@ pub struct OwnerKey {
 pub struct InjectOptions {
     /// Per-language container lists (`dotnet-container-names`, ...) are read (operator default: on).
     pub multi_instrumentation: bool,
-    /// .NET injection enabled (operator default: on).
-    pub enable_dotnet: bool,
+    /// The languages switched on, by the operator's `--enable-<language>-instrumentation`
+    /// flags (operator defaults: all but Go and nginx). The SDK mode has no switch: it is
+    /// always on.
+    pub enabled: BTreeSet<Language>,
     /// Argo Workflows step pods target `main` by default and never Argo's own containers.
     pub argo_workflows_aware: bool,
 }
@@ -70,8 +72,27 @@ impl Default for InjectOptions {
     fn default() -> Self {
         Self {
             multi_instrumentation: true,
-            enable_dotnet: true,
+            enabled: Language::ALL
+                .into_iter()
+                .filter(|l| Language::ENABLED_BY_DEFAULT.contains(l))
+                .collect(),
             argo_workflows_aware: true,
+        }
+    }
+}
+
+impl InjectOptions {
+    /// Whether `lang` is switched on (the SDK mode always is).
+    pub fn enabled(&self, lang: Language) -> bool {
+        lang == Language::Sdk || self.enabled.contains(&lang)
+    }
+
+    /// Switches `lang` on or off.
+    pub fn set_enabled(&mut self, lang: Language, on: bool) {
+        if on {
+            self.enabled.insert(lang);
+        } else {
+            self.enabled.remove(&lang);
         }
     }
 }

@@ -88,12 +88,18 @@ pub enum Reason {
     ContainerConflict(String),
     /// otel-inject does not inject this language (yet).
     LanguageNotSupported,
-    /// The language is switched off in this deployment.
-    LanguageDisabled,
+    /// The language is switched off in this deployment (`--enable-<language>-instrumentation`).
+    LanguageDisabled(Language),
     /// An env var we must extend is set through `valueFrom`.
     EnvValueFrom(String),
-    /// `OTEL_DOTNET_AUTO_HOME` is set in the Instrumentation's `dotnet.env`.
-    DotnetHomeInSpec,
+    /// The Instrumentation's language block sets the variable that marks the language as
+    /// injected (`.NET`'s `OTEL_DOTNET_AUTO_HOME` in `dotnet.env`).
+    MarkerInSpec {
+        /// The language whose block it is.
+        language: Language,
+        /// The variable.
+        var: String,
+    },
     /// The container belongs to Argo Workflows' executor.
     ArgoExecutorContainer,
     /// The pod JSON has no usable `spec.containers`.
@@ -117,9 +123,9 @@ impl Reason {
             Self::ContainerNotFound { .. } => "container_not_found",
             Self::ContainerConflict(_) => "container_conflict",
             Self::LanguageNotSupported => "language_not_supported",
-            Self::LanguageDisabled => "language_disabled",
+            Self::LanguageDisabled(_) => "language_disabled",
             Self::EnvValueFrom(_) => "env_value_from",
-            Self::DotnetHomeInSpec => "dotnet_home_in_spec",
+            Self::MarkerInSpec { .. } => "marker_in_spec",
             Self::ArgoExecutorContainer => "argo_executor_container",
             Self::MalformedPod(_) => "malformed_pod",
         }
@@ -137,8 +143,8 @@ impl Reason {
             | Self::ContainerNotFound { .. }
             | Self::ArgoExecutorContainer
             | Self::EnvValueFrom(_)
-            | Self::DotnetHomeInSpec
-            | Self::LanguageDisabled
+            | Self::MarkerInSpec { .. }
+            | Self::LanguageDisabled(_)
             | Self::LanguageNotSupported => Outcome::Skipped,
             Self::NoInstrumentation { .. }
             | Self::SeveralInstrumentations { .. }
@@ -196,16 +202,25 @@ impl fmt::Display for Reason {
                 available.join(", ")
             ),
             Self::ContainerConflict(msg) => f.write_str(msg),
-            Self::LanguageNotSupported => f.write_str(
-                "otel-inject does not inject this language yet; only dotnet and sdk are supported",
+            Self::LanguageNotSupported => {
+                let names: Vec<&str> = crate::lang::supported().map(Language::as_str).collect();
+                write!(
+                    f,
+                    "otel-inject does not inject this language yet; it injects {}",
+                    names.join(", ")
+                )
+            }
+            Self::LanguageDisabled(l) => write!(
+                f,
+                "{l} injection is switched off in otel-inject (--enable-{l}-instrumentation=false)"
             ),
-            Self::LanguageDisabled => f.write_str("this language is disabled in otel-inject's configuration"),
             Self::EnvValueFrom(var) => write!(
                 f,
                 "{var} is set through valueFrom, so it cannot be extended; set it as a plain value"
             ),
-            Self::DotnetHomeInSpec => f.write_str(
-                "the Instrumentation's dotnet.env sets OTEL_DOTNET_AUTO_HOME; remove it from the Instrumentation",
+            Self::MarkerInSpec { language, var } => write!(
+                f,
+                "the Instrumentation's {language}.env sets {var}, which marks a container as already instrumented; remove it from the Instrumentation"
             ),
             Self::ArgoExecutorContainer => f.write_str(
                 "container belongs to the Argo Workflows executor; only the step's own containers are instrumented",

@@ -1,20 +1,19 @@
 //! The `Instrumentation` resource (`opentelemetry.io/v1alpha1`), field for field the
 //! OpenTelemetry Operator's, so existing CRs apply unchanged. Unknown fields are ignored when
 //! reading. The operator fills images and init-container resources in its CR-defaulting
-//! webhook; we run no such webhook, so the same defaults are applied when a CR is read
-//! (`*_or_default` accessors).
+//! webhook; we run no such webhook, so each language unit (`crate::lang`) applies its own
+//! defaults when it reads its block ([`AgentBlock`]).
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    EnvVar, PersistentVolumeClaimTemplate, ResourceRequirements, SecurityContext,
+    PersistentVolumeClaimTemplate, ResourceRequirements, SecurityContext,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::names::default_image;
 use crate::sdk_values::{Propagator, SamplerKind};
 
 /// Spec of an `Instrumentation`: how to instrument the pods that select it.
@@ -298,63 +297,105 @@ pub struct InstrumentationStatus {
     pub upgrade_blocked_versions: BTreeMap<String, String>,
 }
 
-fn quantity(s: &str) -> Quantity {
-    Quantity(s.to_string())
+/// An env var as the CR writes it, kept whole: fields newer than the Kubernetes types this
+/// crate is built with (`valueFrom.fileKeyRef`, ...) are copied into pods as written, never
+/// dropped on the way through.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: String,
+    /// `value`, `valueFrom` and anything else, as written.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The operator's default init-container resources for .NET (and Node.js): limits 500m/256Mi,
-/// requests 50m/128Mi.
-pub fn default_dotnet_resources() -> ResourceRequirements {
-    ResourceRequirements {
-        limits: Some(BTreeMap::from([
-            ("cpu".to_string(), quantity("500m")),
-            ("memory".to_string(), quantity("256Mi")),
-        ])),
-        requests: Some(BTreeMap::from([
-            ("cpu".to_string(), quantity("50m")),
-            ("memory".to_string(), quantity("128Mi")),
-        ])),
-        ..Default::default()
+impl EnvVar {
+    /// A variable with a literal value.
+    pub fn literal(name: impl Into<String>, value: impl Into<String>) -> Self {
+        let mut rest = serde_json::Map::new();
+        rest.insert("value".into(), serde_json::Value::String(value.into()));
+        Self {
+            name: name.into(),
+            rest,
+        }
+    }
+
+    /// Whether the value comes from `valueFrom`.
+    pub fn is_value_from(&self) -> bool {
+        self.rest.get("valueFrom").is_some_and(|v| !v.is_null())
+    }
+
+    /// As the JSON that goes into a container's `env`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut obj = serde_json::Map::with_capacity(self.rest.len() + 1);
+        obj.insert("name".into(), serde_json::Value::String(self.name.clone()));
+        obj.extend(self.rest.iter().map(|(k, v)| (k.clone(), v.clone())));
+        serde_json::Value::Object(obj)
     }
 }
 
-impl LanguageSpec {
-    /// The image, or the operator's default .NET image when the CR leaves it empty.
-    pub fn dotnet_image_or_default(&self) -> String {
-        self.image
-            .clone()
-            .filter(|i| !i.is_empty())
-            .unwrap_or_else(|| default_image::DOTNET.to_string())
+impl JsonSchema for EnvVar {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvVar".into()
     }
 
-    /// The init container resources, with the operator's .NET defaults filled in for a
-    /// missing `limits` or `requests` (as its CR defaulter does).
-    pub fn dotnet_resources_or_default(&self) -> ResourceRequirements {
-        let defaults = default_dotnet_resources();
-        let mut r = self.resource_requirements.clone().unwrap_or_default();
-        if r.limits.is_none() {
-            r.limits = defaults.limits;
-        }
-        if r.requests.is_none() {
-            r.requests = defaults.requests;
-        }
-        r
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <k8s_openapi::api::core::v1::EnvVar as JsonSchema>::json_schema(generator)
+    }
+}
+
+/// What every agent block (`java`, `nodejs`, `python`, `dotnet`) has, read the same way by
+/// the language units; each unit applies its own defaults to what is missing.
+pub trait AgentBlock {
+    /// The agent image, when set and not empty.
+    fn image(&self) -> Option<&str>;
+    /// The language's env, added before `spec.env`.
+    fn env(&self) -> &[EnvVar];
+    /// An ephemeral volume claim replacing the emptyDir.
+    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate>;
+    /// The emptyDir size limit.
+    fn volume_limit_size(&self) -> Option<&Quantity>;
+    /// The init container's resources.
+    fn resources(&self) -> Option<&ResourceRequirements>;
+}
+
+impl AgentBlock for LanguageSpec {
+    fn image(&self) -> Option<&str> {
+        self.image.as_deref().filter(|i| !i.is_empty())
+    }
+    fn env(&self) -> &[EnvVar] {
+        &self.env
+    }
+    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
+        self.volume_claim_template.as_ref()
+    }
+    fn volume_limit_size(&self) -> Option<&Quantity> {
+        self.volume_limit_size.as_ref()
+    }
+    fn resources(&self) -> Option<&ResourceRequirements> {
+        self.resource_requirements.as_ref()
+    }
+}
+
+impl AgentBlock for Java {
+    fn image(&self) -> Option<&str> {
+        self.image.as_deref().filter(|i| !i.is_empty())
+    }
+    fn env(&self) -> &[EnvVar] {
+        &self.env
+    }
+    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
+        self.volume_claim_template.as_ref()
+    }
+    fn volume_limit_size(&self) -> Option<&Quantity> {
+        self.volume_limit_size.as_ref()
+    }
+    fn resources(&self) -> Option<&ResourceRequirements> {
+        self.resources.as_ref()
     }
 }
 
 impl InstrumentationSpec {
-    /// The .NET block, empty when absent (borrowed: it is read several times per container).
-    pub fn dotnet_or_default(&self) -> &LanguageSpec {
-        static EMPTY: LanguageSpec = LanguageSpec {
-            image: None,
-            volume_claim_template: None,
-            volume_limit_size: None,
-            env: Vec::new(),
-            resource_requirements: None,
-        };
-        self.dotnet.as_ref().unwrap_or(&EMPTY)
-    }
-
     /// `defaults.useLabelsForResourceAttributes`.
     pub fn use_labels(&self) -> bool {
         self.defaults
@@ -443,17 +484,23 @@ mod tests {
         );
         assert!(cr.spec.add_uid_attributes());
         assert!(cr.spec.java.as_ref().unwrap().resources.is_some());
-        let dotnet = cr.spec.dotnet_or_default();
-        assert_eq!(dotnet.volume_limit_size, Some(quantity("300Mi")));
-        assert_eq!(dotnet.dotnet_image_or_default(), "dotnet:1");
+        let dotnet = cr.spec.dotnet.as_ref().unwrap();
+        assert_eq!(dotnet.volume_limit_size, Some(Quantity("300Mi".into())));
+        assert_eq!(dotnet.image(), Some("dotnet:1"));
+        assert_eq!(dotnet.env[0].name, "X");
     }
 
     #[test]
-    fn dotnet_defaults_match_the_operator() {
-        let l = LanguageSpec::default();
-        assert_eq!(l.dotnet_image_or_default(), default_image::DOTNET);
-        let r = l.dotnet_resources_or_default();
-        assert_eq!(r.limits.unwrap()["memory"], quantity("256Mi"));
-        assert_eq!(r.requests.unwrap()["memory"], quantity("128Mi"));
+    fn env_vars_keep_fields_newer_than_our_api_types() {
+        let var: EnvVar = serde_json::from_value(serde_json::json!(
+            {"name": "CONF", "valueFrom": {"fileKeyRef": {"path": "app.env", "key": "CONF", "volumeName": "cfg"}}}
+        ))
+        .unwrap();
+        assert_eq!(var.name, "CONF");
+        assert_eq!(
+            serde_json::to_value(&var).unwrap()["valueFrom"]["fileKeyRef"]["volumeName"],
+            "cfg"
+        );
+        assert!(var.is_value_from());
     }
 }

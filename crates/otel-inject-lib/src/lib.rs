@@ -20,8 +20,6 @@ pub mod context;
 #[cfg(feature = "k8s")]
 pub mod decision;
 #[cfg(feature = "k8s")]
-mod dotnet;
-#[cfg(feature = "k8s")]
 mod env;
 #[cfg(feature = "k8s")]
 pub mod image;
@@ -29,6 +27,8 @@ pub mod image;
 pub mod instrumentation;
 #[cfg(feature = "k8s")]
 pub mod kubelet;
+#[cfg(feature = "k8s")]
+pub mod lang;
 #[cfg(feature = "k8s")]
 mod mutate;
 #[cfg(feature = "k8s")]
@@ -41,7 +41,7 @@ mod sdk;
 pub mod security;
 
 #[cfg(feature = "k8s")]
-pub use annotations::{AnnotationError, DotnetRuntime, Language};
+pub use annotations::{AnnotationError, Language};
 #[cfg(feature = "k8s")]
 pub use context::{
     instrumentation_namespaces, owner_lookups, InjectOptions, NamespaceInfo, OwnerKey, OwnerObject,

@@ -2,24 +2,25 @@
 //! selection follow the operator; per-language failures do not cancel other languages, an agent
 //! is only copied when a container will use it, and SDK settings are written once per container.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::annotations::{
-    container_list, is_explicit_false, AnnotationError, DotnetRuntime, InjectTarget, Language,
+    container_list, is_explicit_false, AnnotationError, InjectTarget, Language,
 };
 use crate::context::PodContext;
 use crate::decision::{ContainerDecision, InjectionDecision, LanguageDecision, Reason};
 use crate::instrumentation::Instrumentation;
+use crate::lang::{self, Annotations, LangCx, Unit};
 use crate::names::{
     annotation, env as envn, label, COLLECTOR_SIDECAR, GO_SIDECAR, INJECTED_INIT_CONTAINERS,
 };
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
-use crate::sdk::{self, SdkInputs};
-use crate::{dotnet, security};
+use crate::sdk::{self, OwnerAttributes, SdkInputs};
+use crate::security;
 
 /// Containers of Argo Workflows' executor, never instrumented.
 const ARGO_EXECUTOR_CONTAINERS: &[&str] = &["init", "wait", "supervisor"];
@@ -87,18 +88,20 @@ fn resolve(ctx: &PodContext<'_>, target: &InjectTarget) -> Result<Arc<Instrument
     }
 }
 
-fn supported(lang: Language, ctx: &PodContext<'_>) -> Result<(), Reason> {
-    match lang {
-        Language::Sdk => Ok(()),
-        Language::DotNet if ctx.options.enable_dotnet => Ok(()),
-        Language::DotNet => Err(Reason::LanguageDisabled),
-        _ => Err(Reason::LanguageNotSupported),
+/// The language's unit, if otel-inject injects it and this deployment has it switched on.
+fn supported(lang: Language, ctx: &PodContext<'_>) -> Result<&'static dyn Unit, Reason> {
+    let unit = lang::unit(lang).ok_or(Reason::LanguageNotSupported)?;
+    if ctx.options.enabled(lang) {
+        Ok(unit)
+    } else {
+        Err(Reason::LanguageDisabled(lang))
     }
 }
 
 /// A language that will be injected, with its Instrumentation and optional explicit targets.
 struct Planned {
     lang: Language,
+    unit: &'static dyn Unit,
     inst: Arc<Instrumentation>,
     explicit: Option<Vec<String>>,
 }
@@ -131,10 +134,8 @@ fn default_container(pod: &PodView<'_>, argo: bool) -> Option<String> {
 
 /// Every container by name, regular containers winning over init containers of the same name
 /// (as `find_container` has it, and the operator).
-fn container_index<'a>(
-    pod: &PodView<'a>,
-) -> std::collections::HashMap<&'a str, (ContainerList, usize)> {
-    let mut index = std::collections::HashMap::new();
+fn container_index<'a>(pod: &PodView<'a>) -> HashMap<&'a str, (ContainerList, usize)> {
+    let mut index = HashMap::new();
     for list in [ContainerList::Regular, ContainerList::Init] {
         for (i, name) in pod.container_names(list).into_iter().enumerate() {
             index.entry(name).or_insert((list, i));
@@ -155,44 +156,21 @@ fn duplicates(list: &[String]) -> Vec<String> {
 }
 
 /// Decides what to inject into the pod in `ctx`. Never panics on any JSON input.
+///
+/// The pipeline: what is requested, which Instrumentation, which containers, each language's
+/// injection (its unit's steps, [`crate::lang`]), the warnings and the status.
 pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
     let pod = PodView::new(ctx.pod);
     let mut decision = InjectionDecision {
         pod: pod.display_name(),
         ..Default::default()
     };
-    if !ctx.pod.is_object() {
-        decision.pod_reason = Some(Reason::MalformedPod("it is not a JSON object".into()));
+    if let Some(reason) = malformed(ctx.pod, &pod) {
+        decision.pod_reason = Some(reason);
         return decision;
     }
-    let regular = pod.containers(ContainerList::Regular);
-    if regular.is_empty() {
-        decision.pod_reason = Some(Reason::MalformedPod(
-            "spec.containers is empty or missing".into(),
-        ));
-        return decision;
-    }
-
-    let ns_ann = &ctx.namespace.annotations;
     let pod_ann = pod.annotations();
-
-    // Which languages are asked for, and with what.
-    let mut requested: Vec<(Language, Result<InjectTarget, Reason>)> = Vec::new();
-    for lang in Language::ALL {
-        match InjectTarget::for_language(ns_ann, &pod_ann, lang) {
-            Ok(Some(t)) => requested.push((lang, Ok(t))),
-            Ok(None) if is_explicit_false(ns_ann, &pod_ann, lang) => {
-                decision
-                    .languages
-                    .push(LanguageDecision::without_containers(
-                        lang,
-                        Reason::AnnotationFalse,
-                    ));
-            }
-            Ok(None) => {}
-            Err(e) => requested.push((lang, Err(Reason::InvalidAnnotation(e)))),
-        }
-    }
+    let requested = requested(&ctx.namespace.annotations, &pod_ann, &mut decision);
     if requested.is_empty() {
         if decision.languages.is_empty() {
             decision.pod_reason = Some(Reason::NotAnnotated);
@@ -205,16 +183,86 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         decision.pod_reason = Some(Reason::PodAlreadyInjected);
         return decision;
     }
+    let mut planned = instrumentations(ctx, requested, &mut decision);
+    assign_container_lists(ctx, &pod_ann, &mut planned, &mut decision);
 
-    // Resolve Instrumentations; a failure affects only its own language.
-    let mut planned: Vec<Planned> = Vec::new();
+    let mut run = Injection {
+        ctx,
+        pod,
+        pod_ann: &pod_ann,
+        argo: ctx.options.argo_workflows_aware && pod.label(label::ARGO_WORKFLOW).is_some(),
+        builder: PatchBuilder::new(ctx.pod),
+        configured: HashMap::new(),
+        owners: [None, None],
+        owners_used: None,
+    };
+    for p in &planned {
+        let l = run.language(p);
+        decision.languages.push(l);
+    }
+    if let Some(owners) = run
+        .owners_used
+        .and_then(|uid| run.owners[usize::from(uid)].as_ref())
+    {
+        decision.warnings.extend(owners.warnings.iter().cloned());
+    }
+    finish(&pod, &pod_ann, decision, run.builder)
+}
+
+/// Why the pod cannot be decided about at all, if it cannot.
+fn malformed(raw: &Value, pod: &PodView<'_>) -> Option<Reason> {
+    if !raw.is_object() {
+        return Some(Reason::MalformedPod("it is not a JSON object".into()));
+    }
+    if pod.containers(ContainerList::Regular).is_empty() {
+        return Some(Reason::MalformedPod(
+            "spec.containers is empty or missing".into(),
+        ));
+    }
+    None
+}
+
+/// Which languages are asked for, and with what; explicit opt-outs are recorded as such.
+fn requested(
+    ns_ann: &Annotations,
+    pod_ann: &Annotations,
+    decision: &mut InjectionDecision,
+) -> Vec<(Language, Result<InjectTarget, Reason>)> {
+    let mut requested = Vec::new();
+    for lang in Language::ALL {
+        match InjectTarget::for_language(ns_ann, pod_ann, lang) {
+            Ok(Some(t)) => requested.push((lang, Ok(t))),
+            Ok(None) if is_explicit_false(ns_ann, pod_ann, lang) => {
+                decision
+                    .languages
+                    .push(LanguageDecision::without_containers(
+                        lang,
+                        Reason::AnnotationFalse,
+                    ));
+            }
+            Ok(None) => {}
+            Err(e) => requested.push((lang, Err(Reason::InvalidAnnotation(e)))),
+        }
+    }
+    requested
+}
+
+/// Each requested language's unit and Instrumentation; a failure affects only its language.
+fn instrumentations(
+    ctx: &PodContext<'_>,
+    requested: Vec<(Language, Result<InjectTarget, Reason>)>,
+    decision: &mut InjectionDecision,
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
     for (lang, target) in requested {
-        let resolved = target
-            .and_then(|t| supported(lang, ctx).map(|()| t))
-            .and_then(|t| resolve(ctx, &t));
+        let resolved = target.and_then(|t| {
+            let unit = supported(lang, ctx)?;
+            Ok((unit, resolve(ctx, &t)?))
+        });
         match resolved {
-            Ok(inst) => planned.push(Planned {
+            Ok((unit, inst)) => planned.push(Planned {
                 lang,
+                unit,
                 inst,
                 explicit: None,
             }),
@@ -223,15 +271,25 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
                 .push(LanguageDecision::without_containers(lang, reason)),
         }
     }
+    planned
+}
 
-    // Container lists.
+/// The container lists (`container-names`, then the language's own when multi-instrumentation
+/// is on); contradicting lists fail every planned language, as they would in the operator.
+fn assign_container_lists(
+    ctx: &PodContext<'_>,
+    pod_ann: &Annotations,
+    planned: &mut Vec<Planned>,
+    decision: &mut InjectionDecision,
+) {
+    let ns_ann = &ctx.namespace.annotations;
     let lists = (|| -> Result<(), AnnotationError> {
-        let common = container_list(ns_ann, &pod_ann, annotation::CONTAINER_NAMES)?;
-        for p in &mut planned {
+        let common = container_list(ns_ann, pod_ann, annotation::CONTAINER_NAMES)?;
+        for p in planned.iter_mut() {
             p.explicit = common.clone();
             if ctx.options.multi_instrumentation {
                 if let Some(mut own) =
-                    container_list(ns_ann, &pod_ann, p.lang.containers_annotation())?
+                    container_list(ns_ann, pod_ann, p.lang.containers_annotation())?
                 {
                     p.explicit.get_or_insert_with(Vec::new).append(&mut own);
                 }
@@ -246,17 +304,16 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
                 .iter()
                 .flat_map(|p| p.explicit.as_deref().map(duplicates).unwrap_or_default())
                 .collect();
-            let agents_without_list: Vec<Language> = planned
+            let agents_without_list = planned
                 .iter()
                 .filter(|p| p.lang.has_agent() && p.explicit.is_none())
-                .map(|p| p.lang)
-                .collect();
+                .count();
             if !dups.is_empty() {
                 Some(Reason::ContainerConflict(format!(
                     "duplicated container names detected: [{}]; name each container once across container-names and the <language>-container-names annotations",
                     dups.join(" ")
                 )))
-            } else if agents_without_list.len() > 1 {
+            } else if agents_without_list > 1 {
                 Some(Reason::ContainerConflict(
                     "several languages would share the default container; provide container names for each language with <language>-container-names".into(),
                 ))
@@ -272,29 +329,39 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
             decision.languages.push(l);
         }
     }
+}
 
-    let argo = ctx.options.argo_workflows_aware && pod.label(label::ARGO_WORKFLOW).is_some();
-    let mut builder = PatchBuilder::new(ctx.pod);
-    // Containers whose SDK configuration was written in this mutation, and by which language.
-    // Which language configured each container first (a map: one lookup per container).
-    let mut configured: std::collections::HashMap<String, Language> =
-        std::collections::HashMap::new();
+/// The mutation under way: the working copy, and what every language shares.
+struct Injection<'c, 'a> {
+    ctx: &'c PodContext<'a>,
+    /// The pod as it came in (selection and security contexts read it, never the copy).
+    pod: PodView<'a>,
+    pod_ann: &'c Annotations,
+    /// The pod is an Argo Workflows step (and Argo awareness is on).
+    argo: bool,
+    builder: PatchBuilder,
+    /// Which language configured each container first (one lookup per container).
+    configured: HashMap<String, Language>,
+    /// Owner attributes, computed once per pod (with and without the UIDs).
+    owners: [Option<OwnerAttributes>; 2],
+    /// Whether a language was injected with owner attributes (and which variant), so their
+    /// warnings are given once.
+    owners_used: Option<bool>,
+}
 
-    for p in &planned {
-        let mut lang_decision = LanguageDecision {
-            language: p.lang,
-            instrumentation: Some(p.inst.key()),
-            reason: Reason::Injected,
-            containers: Vec::new(),
-        };
-        // Targets: init containers first in pod order, then regular ones in list order.
+impl Injection<'_, '_> {
+    /// The containers `p` targets: init containers first in pod order, then regular ones in
+    /// list order; or why there are none.
+    fn targets(&self, p: &Planned) -> Result<Vec<String>, Reason> {
         let wanted: Vec<String> = match &p.explicit {
             Some(list) => list.clone(),
-            None => default_container(&pod, argo).into_iter().collect(),
+            None => default_container(&self.pod, self.argo)
+                .into_iter()
+                .collect(),
         };
         // Names looked up in one index, not one scan of the pod per listed name: a pod that
         // lists thousands of containers costs linear time.
-        let in_pod = container_index(&pod);
+        let in_pod = container_index(&self.pod);
         let mut init_targets: Vec<(usize, String)> = Vec::new();
         let mut regular_targets: Vec<String> = Vec::new();
         for name in &wanted {
@@ -309,120 +376,134 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         targets.extend(regular_targets);
         targets.dedup();
         if targets.is_empty() {
-            let mut available: Vec<String> = pod
+            let mut available: Vec<String> = self
+                .pod
                 .container_names(ContainerList::Init)
                 .into_iter()
-                .chain(pod.container_names(ContainerList::Regular))
+                .chain(self.pod.container_names(ContainerList::Regular))
                 .map(str::to_string)
                 .collect();
             available.dedup();
-            lang_decision.reason = Reason::ContainerNotFound { wanted, available };
-            decision.languages.push(lang_decision);
-            continue;
+            return Err(Reason::ContainerNotFound { wanted, available });
         }
+        Ok(targets)
+    }
 
-        let owner_attrs = sdk::owner_attributes(&pod, ctx.owners, p.inst.spec.add_uid_attributes());
+    /// One language: each target container through the unit's steps, then the pod step.
+    fn language(&mut self, p: &Planned) -> LanguageDecision {
+        let mut out = LanguageDecision {
+            language: p.lang,
+            instrumentation: Some(p.inst.key()),
+            reason: Reason::Injected,
+            containers: Vec::new(),
+        };
+        let targets = match self.targets(p) {
+            Ok(t) => t,
+            Err(reason) => {
+                out.reason = reason;
+                return out;
+            }
+        };
+        let ns_ann = &self.ctx.namespace.annotations;
+        let variant = p.unit.variant(ns_ann, self.pod_ann);
+        let cx = LangCx {
+            inst: &p.inst,
+            variant: *variant.as_ref().unwrap_or(&""),
+        };
+        let add_uid = p.inst.spec.add_uid_attributes();
+        let (pod, owner_objects) = (self.pod, self.ctx.owners);
+        let owners: &OwnerAttributes = self.owners[usize::from(add_uid)]
+            .get_or_insert_with(|| sdk::owner_attributes(&pod, owner_objects, add_uid));
         let inputs = SdkInputs {
             inst: &p.inst,
-            ns: ctx.namespace,
-            pod,
-            owners: &owner_attrs,
-            argo,
+            ns: self.ctx.namespace,
+            pod: self.pod,
+            owners,
+            argo: self.argo,
         };
-        let runtime = DotnetRuntime::from_annotations(ns_ann, &pod_ann);
-        let mut injected_targets: Vec<String> = Vec::new();
 
         // The working copy's own index: an earlier language's pod step may have inserted an
         // init container, which moves the init containers after it.
-        let in_copy: std::collections::HashMap<String, ContainerRef> =
-            container_index(&PodView::new(builder.doc()))
+        let in_copy: HashMap<String, ContainerRef> =
+            container_index(&PodView::new(self.builder.doc()))
                 .into_iter()
                 .map(|(n, (list, index))| (n.to_string(), ContainerRef { list, index }))
                 .collect();
+        let mut injected: Vec<&str> = Vec::new();
         for name in &targets {
             let Some(&cref) = in_copy.get(name.as_str()) else {
                 continue;
             };
-            let c = builder.container(cref);
-            let skip = if argo && is_argo_executor(name) {
+            let earlier = self.configured.get(name).copied();
+            let skip = if self.argo && is_argo_executor(name) {
                 Some(Reason::ArgoExecutorContainer)
+            } else if let (false, Some(agent)) = (p.lang.has_agent(), earlier) {
+                Some(Reason::ConfiguredByAgent(agent))
+            } else if let Err(e) = &variant {
+                Some(Reason::InvalidAnnotation(e.clone()))
             } else {
-                match p.lang {
-                    Language::DotNet => match &runtime {
-                        Err(e) => Some(Reason::InvalidAnnotation(e.clone())),
-                        Ok(_) => dotnet::validate(c, &p.inst),
-                    },
-                    _ => None,
-                }
+                p.unit.validate(self.builder.container(cref), &cx)
             };
             if let Some(reason) = skip {
-                lang_decision.containers.push(ContainerDecision {
+                out.containers.push(ContainerDecision {
                     container: name.clone(),
                     reason,
                 });
                 continue;
             }
-            let earlier = configured.get(name).copied();
-            match (p.lang, earlier) {
-                (Language::Sdk, Some(agent)) => {
-                    lang_decision.containers.push(ContainerDecision {
-                        container: name.clone(),
-                        reason: Reason::ConfiguredByAgent(agent),
-                    });
-                    continue;
-                }
-                (Language::Sdk, None)
-                    if container::env_index(c, envn::OTEL_RESOURCE_ATTRIBUTES_POD_NAME)
-                        .is_some() =>
-                {
-                    lang_decision.containers.push(ContainerDecision {
-                        container: name.clone(),
-                        reason: Reason::ContainerAlreadyInjected(
-                            envn::OTEL_RESOURCE_ATTRIBUTES_POD_NAME.into(),
-                        ),
-                    });
-                    continue;
-                }
-                _ => {}
-            }
-            if p.lang == Language::DotNet {
-                dotnet::inject_container_env_and_mount(&mut builder, cref, &p.inst);
-            }
-            sdk::inject_common_env(&mut builder, cref, &p.inst);
-            if p.lang == Language::DotNet {
-                dotnet::inject_defaults(&mut builder, cref, runtime.clone().unwrap_or_default());
-            }
+            let b = &mut self.builder;
+            p.unit.container_env_and_mount(b, cref, &cx);
+            sdk::inject_common_env(b, cref, &p.inst);
+            p.unit.default_env(b, cref, &cx);
             if earlier.is_none() {
-                sdk::inject_sdk_config(&mut builder, cref, &inputs);
-                configured.entry(name.clone()).or_insert(p.lang);
+                // The container that gets the env is the one described (Go's sidecar is not).
+                sdk::inject_sdk_config(b, cref, cref, &inputs);
+                self.configured.insert(name.clone(), p.lang);
             }
-            injected_targets.push(name.clone());
-            lang_decision.containers.push(ContainerDecision {
+            injected.push(name);
+            out.containers.push(ContainerDecision {
                 container: name.clone(),
                 reason: Reason::Injected,
             });
         }
 
-        if injected_targets.is_empty() {
-            lang_decision.reason = lang_decision
-                .containers
-                .first()
-                .map(|c| c.reason.clone())
-                .unwrap_or(Reason::ContainerNotFound {
-                    wanted: targets.clone(),
-                    available: Vec::new(),
-                });
-        } else {
-            decision
-                .warnings
-                .extend(owner_attrs.warnings.iter().cloned());
-            if p.lang == Language::DotNet {
-                inject_dotnet_pod(&mut builder, &p.inst, &injected_targets, &pod);
+        match injected.first() {
+            None => {
+                out.reason = out.containers.first().map(|c| c.reason.clone()).unwrap_or(
+                    Reason::ContainerNotFound {
+                        wanted: targets.clone(),
+                        available: Vec::new(),
+                    },
+                );
+            }
+            Some(first) => {
+                self.owners_used = Some(self.owners_used.unwrap_or(false) || add_uid);
+                let explicit = p
+                    .inst
+                    .spec
+                    .init_container_security_context
+                    .as_ref()
+                    .and_then(|sc| serde_json::to_value(sc).ok());
+                let first_container = self.pod.find_container(first).map(|(_, _, c)| c);
+                let sc = security::init_container_security_context(
+                    explicit.as_ref(),
+                    first_container,
+                    &self.pod,
+                );
+                p.unit.pod(&mut self.builder, &cx, first, sc);
             }
         }
-        decision.languages.push(lang_decision);
+        out
     }
+}
 
+/// Warnings, the status annotation and the patch.
+fn finish(
+    pod: &PodView<'_>,
+    pod_ann: &Annotations,
+    mut decision: InjectionDecision,
+    mut builder: PatchBuilder,
+) -> InjectionDecision {
     // Report languages in the operator's order.
     decision.languages.sort_by_key(|l| l.language);
     for l in &decision.languages {
@@ -502,43 +583,5 @@ fn cap_warnings(warnings: &mut Vec<String>) {
     }
     for w in warnings.iter_mut().filter(|w| w.len() > MAX_WARNING_BYTES) {
         *w = truncate_marked(w, MAX_WARNING_BYTES);
-    }
-}
-
-/// The pod-level .NET step: volume and init container, once, where the operator puts them,
-/// and only because at least one container will use them.
-fn inject_dotnet_pod(
-    b: &mut PatchBuilder,
-    inst: &Instrumentation,
-    targets: &[String],
-    original: &PodView<'_>,
-) {
-    use crate::names::dotnet as d;
-    let view = PodView::new(b.doc());
-    if view
-        .container_names(ContainerList::Init)
-        .contains(&d::INIT_CONTAINER)
-    {
-        return;
-    }
-    if !view.volume_names().contains(&d::VOLUME) {
-        b.push(&["spec", "volumes"], dotnet::volume(inst));
-    }
-    let first = &targets[0];
-    let first_container = original.find_container(first).map(|(_, _, c)| c);
-    let explicit = inst
-        .spec
-        .init_container_security_context
-        .as_ref()
-        .and_then(|sc| serde_json::to_value(sc).ok());
-    let sc =
-        security::init_container_security_context(explicit.as_ref(), first_container, original);
-    let init = dotnet::init_container(inst, sc);
-    match b.find_container(first) {
-        Some(ContainerRef {
-            list: ContainerList::Init,
-            index,
-        }) => b.insert(&["spec", "initContainers"], index, init),
-        _ => b.push(&["spec", "initContainers"], init),
     }
 }

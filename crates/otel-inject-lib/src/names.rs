@@ -1,5 +1,6 @@
 //! Names shared by the webhook (which injects them) and the SDK (which reads them): environment
-//! variables, annotation keys, volume and container names, mount paths and default images.
+//! variables, annotation keys and the operator's markers. What belongs to one language (its
+//! volume, init container, paths, image and variables) is in that language's unit, `lang::*`.
 //! They are the OpenTelemetry Operator's names, byte for byte, so manifests written for the
 //! operator keep working.
 
@@ -71,21 +72,6 @@ pub mod env {
     pub const TRACESTATE: &str = "TRACESTATE";
     /// W3C baggage of the parent.
     pub const BAGGAGE: &str = "BAGGAGE";
-
-    /// .NET: turns the CLR profiler on.
-    pub const CORECLR_ENABLE_PROFILING: &str = "CORECLR_ENABLE_PROFILING";
-    /// .NET: the profiler's CLSID.
-    pub const CORECLR_PROFILER: &str = "CORECLR_PROFILER";
-    /// .NET: the native profiler library.
-    pub const CORECLR_PROFILER_PATH: &str = "CORECLR_PROFILER_PATH";
-    /// .NET: startup hooks, `:`-separated.
-    pub const DOTNET_STARTUP_HOOKS: &str = "DOTNET_STARTUP_HOOKS";
-    /// .NET: additional deps, `:`-separated.
-    pub const DOTNET_ADDITIONAL_DEPS: &str = "DOTNET_ADDITIONAL_DEPS";
-    /// .NET: shared store, `:`-separated.
-    pub const DOTNET_SHARED_STORE: &str = "DOTNET_SHARED_STORE";
-    /// .NET: home of the auto-instrumentation. The operator's ".NET already injected" marker.
-    pub const OTEL_DOTNET_AUTO_HOME: &str = "OTEL_DOTNET_AUTO_HOME";
 }
 
 /// Resource attribute keys (semantic conventions) that the injection writes.
@@ -140,10 +126,6 @@ pub mod annotation {
     pub const PREFIX: &str = "instrumentation.opentelemetry.io/";
     /// Target containers for every requested language.
     pub const CONTAINER_NAMES: &str = "instrumentation.opentelemetry.io/container-names";
-    /// .NET runtime: `linux-x64` (glibc) or `linux-musl-x64`.
-    pub const DOTNET_RUNTIME: &str = "instrumentation.opentelemetry.io/otel-dotnet-auto-runtime";
-    /// Python platform: `glibc` or `musl`.
-    pub const PYTHON_PLATFORM: &str = "instrumentation.opentelemetry.io/otel-python-platform";
     /// Go target executable (pod only).
     pub const GO_TARGET_EXE: &str = "instrumentation.opentelemetry.io/otel-go-auto-target-exe";
     /// Prefix of resource attribute annotations on pods.
@@ -166,37 +148,6 @@ pub mod label {
     pub const ARGO_WORKFLOW: &str = "workflows.argoproj.io/workflow";
 }
 
-/// Names and paths of what the .NET injection adds to a pod.
-pub mod dotnet {
-    /// Volume and init container name.
-    pub const VOLUME: &str = "opentelemetry-auto-instrumentation-dotnet";
-    /// Init container name.
-    pub const INIT_CONTAINER: &str = "opentelemetry-auto-instrumentation-dotnet";
-    /// Where the agent is mounted in the app and init containers.
-    pub const MOUNT_PATH: &str = "/otel-auto-instrumentation-dotnet";
-    /// Source directory inside the agent image.
-    pub const IMAGE_SOURCE: &str = "/autoinstrumentation/.";
-    /// The CLR profiler CLSID.
-    pub const PROFILER_ID: &str = "{918728DD-259F-4A6A-AC2B-B85E1B658318}";
-    /// Profiler path for glibc images.
-    pub const PROFILER_PATH_GLIBC: &str =
-        "/otel-auto-instrumentation-dotnet/linux/OpenTelemetry.AutoInstrumentation.Native.so";
-    /// Profiler path for musl (Alpine) images.
-    pub const PROFILER_PATH_MUSL: &str =
-        "/otel-auto-instrumentation-dotnet/linux-musl/OpenTelemetry.AutoInstrumentation.Native.so";
-    /// Startup hook assembly.
-    pub const STARTUP_HOOK: &str =
-        "/otel-auto-instrumentation-dotnet/net/OpenTelemetry.AutoInstrumentation.StartupHook.dll";
-    /// Additional deps directory.
-    pub const ADDITIONAL_DEPS: &str = "/otel-auto-instrumentation-dotnet/AdditionalDeps";
-    /// Shared store directory.
-    pub const SHARED_STORE: &str = "/otel-auto-instrumentation-dotnet/store";
-    /// Runtime annotation value for glibc (the default).
-    pub const RUNTIME_GLIBC: &str = "linux-x64";
-    /// Runtime annotation value for musl.
-    pub const RUNTIME_MUSL: &str = "linux-musl-x64";
-}
-
 /// Init container names the operator (and we) treat as "this pod is already instrumented".
 pub const INJECTED_INIT_CONTAINERS: &[&str] = &[
     "opentelemetry-auto-instrumentation-dotnet",
@@ -212,28 +163,6 @@ pub const GO_SIDECAR: &str = "opentelemetry-auto-instrumentation";
 
 /// The collector sidecar's container name, exempt from the node-name marker check.
 pub const COLLECTOR_SIDECAR: &str = "otc-container";
-
-/// Default agent images, as the operator 0.158.0 sets them when a CR leaves `image` empty.
-pub mod default_image {
-    /// .NET agent 1.16.0.
-    pub const DOTNET: &str =
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.16.0";
-    /// Java agent 2.30.0.
-    pub const JAVA: &str =
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-java:2.30.0";
-    /// Node.js agent 0.78.0.
-    pub const NODEJS: &str =
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-nodejs:0.78.0";
-    /// Python agent 0.64b0.
-    pub const PYTHON: &str =
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-python:0.64b0";
-    /// Go agent v0.24.0.
-    pub const GO: &str =
-        "ghcr.io/open-telemetry/opentelemetry-go-instrumentation/autoinstrumentation-go:v0.24.0";
-    /// Apache httpd module 1.0.4 (nginx uses the same image).
-    pub const APACHE_HTTPD: &str =
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-apache-httpd:1.0.4";
-}
 
 /// The emptyDir size limit the operator uses when `volumeLimitSize` is not set.
 pub const DEFAULT_VOLUME_SIZE_LIMIT: &str = "200Mi";

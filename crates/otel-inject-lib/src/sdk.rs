@@ -18,9 +18,7 @@ pub(crate) fn inject_common_env(b: &mut PatchBuilder, c: ContainerRef, inst: &In
     env::prepend_if_absent(b, c, env::field_ref(envn::OTEL_POD_IP, "status.podIP"));
     env::prepend_if_absent(b, c, env::field_ref(envn::OTEL_NODE_IP, "status.hostIP"));
     for var in &inst.spec.env {
-        if let Ok(v) = serde_json::to_value(var) {
-            env::append_if_absent(b, c, v);
-        }
+        env::append_if_absent(b, c, var.to_json());
     }
 }
 
@@ -350,8 +348,15 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
     }
 }
 
-/// The operator's `injectCommonSDKConfig`, in its order.
-pub(crate) fn inject_sdk_config(b: &mut PatchBuilder, c: ContainerRef, inputs: &SdkInputs<'_>) {
+/// The operator's `injectCommonSDKConfig`, in its order: the env goes into container `c`, the
+/// resource attributes, service name and version describe container `app` (the same container
+/// for every language that runs in the app's process).
+pub(crate) fn inject_sdk_config(
+    b: &mut PatchBuilder,
+    c: ContainerRef,
+    app: ContainerRef,
+    inputs: &SdkInputs<'_>,
+) {
     let inst = inputs.inst;
     let existing_value =
         container::env_value(b.container(c), envn::OTEL_RESOURCE_ATTRIBUTES).map(str::to_string);
@@ -359,11 +364,11 @@ pub(crate) fn inject_sdk_config(b: &mut PatchBuilder, c: ContainerRef, inputs: &
         .as_deref()
         .map(existing_keys)
         .unwrap_or_default();
-    let mut res = resource_map(inputs, b.container(c), &existing);
+    let mut res = resource_map(inputs, b.container(app), &existing);
     let free = |k: &str| !existing.contains(&k);
 
     if !env::has(b, c, envn::OTEL_SERVICE_NAME) {
-        let name = service_name(inputs, &res, b.container(c));
+        let name = service_name(inputs, &res, b.container(app));
         env::append_if_absent(b, c, env::literal(envn::OTEL_SERVICE_NAME, &name));
     }
     configure_exporter(b, c, inst);
@@ -396,7 +401,7 @@ pub(crate) fn inject_sdk_config(b: &mut PatchBuilder, c: ContainerRef, inputs: &
         .as_deref()
         .is_some_and(|v| v.contains(attr::SERVICE_VERSION))
     {
-        if let Some(v) = service_version(inputs, b.container(c)) {
+        if let Some(v) = service_version(inputs, b.container(app)) {
             res.insert(attr::SERVICE_VERSION, v);
         }
     }

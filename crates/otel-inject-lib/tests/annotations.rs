@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use otel_inject_lib::annotations::{annotation_value, container_list, InjectTarget};
-use otel_inject_lib::{DotnetRuntime, Language, NamespaceInfo};
+use otel_inject_lib::{Language, NamespaceInfo};
 use rstest::rstest;
 use serde_json::json;
 
@@ -90,26 +90,6 @@ fn container_lists(#[case] value: &str, #[case] want: Result<Option<Vec<&str>>, 
             w.map(|v| v.into_iter().map(String::from).collect::<Vec<_>>())
         ),
         Err(()) => assert_eq!(got.unwrap_err().reason(), "invalid_container_names"),
-    }
-}
-
-#[rstest]
-#[case::default("", Ok(DotnetRuntime::Glibc))]
-#[case::glibc("linux-x64", Ok(DotnetRuntime::Glibc))]
-#[case::musl("linux-musl-x64", Ok(DotnetRuntime::Musl))]
-#[case::arm("linux-arm64", Err(()))]
-#[case::typo("linux-musl", Err(()))]
-fn dotnet_runtimes(#[case] value: &str, #[case] want: Result<DotnetRuntime, ()>) {
-    let key = "instrumentation.opentelemetry.io/otel-dotnet-auto-runtime";
-    let pod = if value.is_empty() {
-        map(&[])
-    } else {
-        map(&[(key, value)])
-    };
-    match (DotnetRuntime::from_annotations(&map(&[]), &pod), want) {
-        (Ok(g), Ok(w)) => assert_eq!(g, w),
-        (Err(e), Err(())) => assert!(e.to_string().contains("write \"linux-x64\"")),
-        (g, w) => panic!("got {g:?}, want {w:?}"),
     }
 }
 

@@ -6,8 +6,7 @@
 mod common;
 
 use common::*;
-use otel_inject_lib::instrumentation::default_dotnet_resources;
-use otel_inject_lib::names::{default_image, dotnet as dotnet_names};
+use otel_inject_lib::lang::dotnet as dotnet_names;
 use otel_inject_lib::{Language, Outcome as O};
 use rstest::rstest;
 use serde_json::{json, Value};
@@ -428,11 +427,11 @@ fn added_capabilities_never_reach_the_agent_copy(
 #[test]
 fn cr_default_constants_are_the_operators_documented_values() {
     assert_eq!(
-        default_image::DOTNET,
+        dotnet_names::DEFAULT_IMAGE,
         "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.16.0"
     );
     assert_eq!(
-        serde_json::to_value(default_dotnet_resources()).expect("resources serialise"),
+        dotnet_names::default_resources(),
         json!({"limits": {"cpu": "500m", "memory": "256Mi"},
                "requests": {"cpu": "50m", "memory": "128Mi"}})
     );
@@ -457,11 +456,8 @@ fn agent_of(spec: Value) -> Value {
 #[case::null_image(json!({"dotnet": {"image": null, "env": [{"name": "X", "value": "1"}]}}))]
 fn cr_defaults_are_applied_when_the_cr_is_read(#[case] spec: Value) {
     let init = agent_of(spec);
-    assert_eq!(init["image"], json!(default_image::DOTNET));
-    assert_eq!(
-        init["resources"],
-        serde_json::to_value(default_dotnet_resources()).expect("resources serialise")
-    );
+    assert_eq!(init["image"], json!(dotnet_names::DEFAULT_IMAGE));
+    assert_eq!(init["resources"], dotnet_names::default_resources());
     assert_eq!(
         init["command"],
         json!([
@@ -477,7 +473,7 @@ fn cr_defaults_are_applied_when_the_cr_is_read(#[case] spec: Value) {
 /// operator's defaulter does; what it sets is used as written.
 #[test]
 fn partial_cr_resources_are_completed_with_the_defaults() {
-    let defaults = serde_json::to_value(default_dotnet_resources()).expect("resources serialise");
+    let defaults = dotnet_names::default_resources();
     let init = agent_of(json!({"dotnet": {"image": "acme/agent:1",
         "resourceRequirements": {"limits": {"cpu": "1", "memory": "1Gi"}}}}));
     assert_eq!(init["image"], json!("acme/agent:1"));
@@ -487,7 +483,7 @@ fn partial_cr_resources_are_completed_with_the_defaults() {
     );
     let init = agent_of(json!({"dotnet": {
         "resourceRequirements": {"requests": {"cpu": "10m", "memory": "16Mi"}}}}));
-    assert_eq!(init["image"], json!(default_image::DOTNET));
+    assert_eq!(init["image"], json!(dotnet_names::DEFAULT_IMAGE));
     assert_eq!(
         init["resources"],
         json!({"limits": defaults["limits"], "requests": {"cpu": "10m", "memory": "16Mi"}})

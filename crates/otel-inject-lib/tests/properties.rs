@@ -7,7 +7,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use otel_inject_lib::names::{dotnet, env as envn};
+use otel_inject_lib::lang::dotnet;
+use otel_inject_lib::names::env as envn;
 use otel_inject_lib::resource_attributes::existing_keys;
 use otel_inject_lib::InjectionDecision;
 use proptest::prelude::*;
@@ -227,9 +228,9 @@ fn outside_our_fields(pod: &Value) -> Value {
 
 /// The env vars the .NET injection joins as `<user>:<ours>`, with ours.
 const JOINED_WITH_COLON: &[(&str, &str)] = &[
-    (envn::DOTNET_STARTUP_HOOKS, dotnet::STARTUP_HOOK),
-    (envn::DOTNET_ADDITIONAL_DEPS, dotnet::ADDITIONAL_DEPS),
-    (envn::DOTNET_SHARED_STORE, dotnet::SHARED_STORE),
+    (dotnet::DOTNET_STARTUP_HOOKS, dotnet::STARTUP_HOOK),
+    (dotnet::DOTNET_ADDITIONAL_DEPS, dotnet::ADDITIONAL_DEPS),
+    (dotnet::DOTNET_SHARED_STORE, dotnet::SHARED_STORE),
 ];
 
 fn without_value(e: &Value) -> Value {

@@ -79,8 +79,7 @@ fn dotnet_deployment_pod_matches_the_operator_byte_for_byte() {
     // No resourceRequirements in the CR: the .NET defaults, from the production constant.
     assert_eq!(
         init["resources"],
-        serde_json::to_value(otel_inject_lib::instrumentation::default_dotnet_resources())
-            .expect("resources serialise")
+        otel_inject_lib::lang::dotnet::default_resources()
     );
     assert_eq!(
         out.mutated["spec"]["volumes"],
@@ -235,7 +234,7 @@ fn unknown_runtime_is_a_typed_error_that_says_what_to_write() {
         dotnet_app(),
     );
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
-    assert_eq!(out.decision.reason(), "unsupported_dotnet_runtime");
+    assert_eq!(out.decision.reason(), "unsupported_annotation_value");
     assert!(out.mutated["spec"].get("initContainers").is_none());
     let w = out.decision.warnings.join("\n");
     assert!(
@@ -760,12 +759,11 @@ fn volume_claim_template_replaces_the_empty_dir() {
     );
     assert_eq!(
         init["image"],
-        json!(otel_inject_lib::names::default_image::DOTNET)
+        json!(otel_inject_lib::lang::dotnet::DEFAULT_IMAGE)
     );
     assert_eq!(
         init["resources"],
-        serde_json::to_value(otel_inject_lib::instrumentation::default_dotnet_resources())
-            .expect("resources serialise")
+        otel_inject_lib::lang::dotnet::default_resources()
     );
     insta::assert_yaml_snapshot!(out.mutated);
 }
@@ -928,14 +926,18 @@ fn sampler_argument_alone_blocks_the_sampler() {
 fn unsupported_languages_are_reported_not_ignored() {
     let pod = deployment_pod(
         NS,
-        json!({"instrumentation.opentelemetry.io/inject-java": "true"}),
+        json!({"instrumentation.opentelemetry.io/inject-go": "true"}),
         dotnet_app(),
     );
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.reason(), "language_not_supported");
-    assert!(status(&out.mutated)
-        .unwrap_or("")
-        .starts_with("java: not injected: otel-inject does not inject this language yet"));
+    let status = status(&out.mutated).unwrap_or("").to_string();
+    assert!(
+        status.starts_with(
+            "go: not injected: otel-inject does not inject this language yet; it injects java, nodejs, python, dotnet, sdk"
+        ),
+        "{status}"
+    );
     insta::assert_yaml_snapshot!(out.mutated);
 }
 

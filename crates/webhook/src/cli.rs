@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use otel_inject_lib::InjectOptions;
+use otel_inject_lib::{InjectOptions, Language};
 
 use crate::offline::OutputFormat;
 
@@ -223,11 +223,29 @@ pub struct TimeoutArgs {
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Injection")]
 pub struct InjectFlags {
-    /// Inject .NET auto-instrumentation when asked to.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_DOTNET")]
-    pub enable_dotnet: bool,
+    /// Inject Java auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_JAVA_INSTRUMENTATION")]
+    pub enable_java_instrumentation: bool,
+    /// Inject Node.js auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_NODEJS_INSTRUMENTATION")]
+    pub enable_nodejs_instrumentation: bool,
+    /// Inject Python auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_PYTHON_INSTRUMENTATION")]
+    pub enable_python_instrumentation: bool,
+    /// Inject .NET auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_DOTNET_INSTRUMENTATION", alias = "enable-dotnet")]
+    pub enable_dotnet_instrumentation: bool,
+    /// Inject Go (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_GO_INSTRUMENTATION")]
+    pub enable_go_instrumentation: bool,
+    /// Inject Apache httpd (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_APACHE_HTTPD_INSTRUMENTATION")]
+    pub enable_apache_httpd_instrumentation: bool,
+    /// Inject nginx (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_NGINX_INSTRUMENTATION")]
+    pub enable_nginx_instrumentation: bool,
     /// Honour per-language container lists (`instrumentation.opentelemetry.io/dotnet-container-names`).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_MULTI_INSTRUMENTATION")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_MULTI_INSTRUMENTATION", alias = "enable-multi-instrumentation")]
     pub multi_instrumentation: bool,
     /// Argo Workflows step pods: inject into `main` only, never into Argo's own containers.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ARGO_WORKFLOWS_AWARE")]
@@ -239,12 +257,26 @@ impl InjectFlags {
     // The struct update keeps this compiling when the lib grows options we do not expose yet.
     #[allow(clippy::needless_update)]
     pub fn options(&self) -> InjectOptions {
-        InjectOptions {
-            enable_dotnet: self.enable_dotnet,
+        let mut options = InjectOptions {
             multi_instrumentation: self.multi_instrumentation,
             argo_workflows_aware: self.argo_workflows_aware,
             ..InjectOptions::default()
+        };
+        for (lang, on) in [
+            (Language::Java, self.enable_java_instrumentation),
+            (Language::NodeJs, self.enable_nodejs_instrumentation),
+            (Language::Python, self.enable_python_instrumentation),
+            (Language::DotNet, self.enable_dotnet_instrumentation),
+            (Language::Go, self.enable_go_instrumentation),
+            (
+                Language::ApacheHttpd,
+                self.enable_apache_httpd_instrumentation,
+            ),
+            (Language::Nginx, self.enable_nginx_instrumentation),
+        ] {
+            options.set_enabled(lang, on);
         }
+        options
     }
 }
 
