@@ -426,15 +426,65 @@ fn added_capabilities_never_reach_the_agent_copy(
 /// literal check; every other test compares with the constants, so a wrong constant fails here.
 #[test]
 fn cr_default_constants_are_the_operators_documented_values() {
-    assert_eq!(
-        dotnet_names::DEFAULT_IMAGE,
-        "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.16.0"
-    );
-    assert_eq!(
-        dotnet_names::default_resources(),
+    use otel_inject_lib::lang::{java, nodejs, python};
+    let res = |req_mem: &str| {
         json!({"limits": {"cpu": "500m", "memory": "256Mi"},
-               "requests": {"cpu": "50m", "memory": "128Mi"}})
+               "requests": {"cpu": "50m", "memory": req_mem}})
+    };
+    let base = "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation";
+    for (image, resources, want_image, want_resources) in [
+        (
+            dotnet_names::DEFAULT_IMAGE,
+            dotnet_names::default_resources(),
+            format!("{base}-dotnet:1.16.0"),
+            res("128Mi"),
+        ),
+        (
+            java::DEFAULT_IMAGE,
+            java::default_resources(),
+            format!("{base}-java:2.30.0"),
+            res("64Mi"),
+        ),
+        (
+            nodejs::DEFAULT_IMAGE,
+            nodejs::default_resources(),
+            format!("{base}-nodejs:0.78.0"),
+            res("128Mi"),
+        ),
+        (
+            python::DEFAULT_IMAGE,
+            python::default_resources(),
+            format!("{base}-python:0.64b0"),
+            res("64Mi"),
+        ),
+    ] {
+        assert_eq!(image, want_image);
+        assert_eq!(resources, want_resources, "{image}");
+    }
+}
+
+/// Each agent language, with no block in the CR, gets its own default image and resources in
+/// its init container.
+#[rstest]
+#[case::java("java", "opentelemetry-auto-instrumentation-java")]
+#[case::nodejs("nodejs", "opentelemetry-auto-instrumentation-nodejs")]
+#[case::python("python", "opentelemetry-auto-instrumentation-python")]
+fn every_agent_gets_its_own_cr_defaults(#[case] lang: &str, #[case] init_name: &str) {
+    use otel_inject_lib::lang::{java, nodejs, python};
+    let (image, resources) = match lang {
+        "java" => (java::DEFAULT_IMAGE, java::default_resources()),
+        "nodejs" => (nodejs::DEFAULT_IMAGE, nodejs::default_resources()),
+        _ => (python::DEFAULT_IMAGE, python::default_resources()),
+    };
+    let pod = deployment_pod(
+        NS,
+        json!({format!("instrumentation.opentelemetry.io/inject-{lang}"): "true"}),
+        dotnet_app(),
     );
+    let out = run(&pod, NS, &[instrumentation(NS, "any", json!({}))], &[]);
+    let init = container(&out.mutated, "initContainers", init_name);
+    assert_eq!(init["image"], json!(image));
+    assert_eq!(init["resources"], resources);
 }
 
 fn agent_of(spec: Value) -> Value {

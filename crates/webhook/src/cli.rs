@@ -355,6 +355,43 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn explain_options(args: &[&str]) -> InjectOptions {
+        let argv = [&["otel-inject", "explain", "-f", "-"], args].concat();
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Explain(a) => a.inject.options(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn language_switches_have_the_operators_names_and_defaults() {
+        let defaults = explain_options(&[]);
+        assert_eq!(defaults, InjectOptions::default());
+        for lang in [
+            Language::Java,
+            Language::NodeJs,
+            Language::Python,
+            Language::DotNet,
+            Language::ApacheHttpd,
+        ] {
+            assert!(defaults.enabled(lang), "{lang} is on by default");
+        }
+        assert!(!defaults.enabled(Language::Go));
+        assert!(!defaults.enabled(Language::Nginx));
+
+        let off = explain_options(&[
+            "--enable-java-instrumentation=false",
+            "--enable-go-instrumentation",
+            "true",
+        ]);
+        assert!(!off.enabled(Language::Java));
+        assert!(off.enabled(Language::Go));
+        assert!(off.enabled(Language::Python));
+        // The earlier spelling still works.
+        assert!(!explain_options(&["--enable-dotnet=false"]).enabled(Language::DotNet));
+        assert!(!explain_options(&["--enable-multi-instrumentation=false"]).multi_instrumentation);
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("200ms").unwrap(), Duration::from_millis(200));
