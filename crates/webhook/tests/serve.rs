@@ -105,6 +105,56 @@ async fn dotnet_pod_is_injected_on_both_paths() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Java, Node.js and Python go through the same server path as .NET: the patch loads each
+/// language's agent, and the admissions counter names the language.
+#[tokio::test]
+async fn every_agent_language_is_injected_and_counted() {
+    let server = start(shop_view()).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    for (lang, var, init) in [
+        (
+            "java",
+            "JAVA_TOOL_OPTIONS",
+            "opentelemetry-auto-instrumentation-java",
+        ),
+        (
+            "nodejs",
+            "NODE_OPTIONS",
+            "opentelemetry-auto-instrumentation-nodejs",
+        ),
+        (
+            "python",
+            "PYTHONPATH",
+            "opentelemetry-auto-instrumentation-python",
+        ),
+    ] {
+        let text = String::from_utf8(fixture("dotnet-pod-create.json"))
+            .unwrap()
+            .replace("inject-dotnet", &format!("inject-{lang}"));
+        let request: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let (status, body) = post_json(&mut conn, "/mutate", text.into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{lang}");
+        let review = review_of(&body);
+        assert_eq!(review["response"]["allowed"], true, "{lang}");
+        let patch: json_patch::Patch =
+            serde_json::from_value(decoded_patch(&review).unwrap()).unwrap();
+        let mut pod = request["request"]["object"].clone();
+        json_patch::patch(&mut pod, &patch).expect("the patch applies");
+        assert!(env_names(&pod).iter().any(|n| n == var), "{lang}: no {var}");
+        assert_eq!(pod["spec"]["initContainers"][0]["name"], init, "{lang}");
+    }
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    for lang in ["java", "nodejs", "python"] {
+        assert!(
+            metrics.contains(&format!(
+                r#"otel_inject_admissions_total{{outcome="injected",language="{lang}",reason="injected"}} 1"#
+            )),
+            "{lang}: {metrics}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn reviews_that_change_nothing_are_allowed_unchanged() {
     let server = start(shop_view()).await;
