@@ -18,6 +18,8 @@ pub mod annotations;
 #[cfg(feature = "k8s")]
 pub mod context;
 #[cfg(feature = "k8s")]
+pub mod crd;
+#[cfg(feature = "k8s")]
 pub mod decision;
 #[cfg(feature = "k8s")]
 mod env;
