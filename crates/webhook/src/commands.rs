@@ -2,9 +2,6 @@
 
 use std::io::Write;
 
-use kube::CustomResourceExt;
-use otel_inject_lib::Instrumentation;
-
 use crate::{
     cli::{exit, Command, OfflineArgs},
     manifest::read_source,
@@ -37,7 +34,8 @@ pub async fn run(command: Command) -> u8 {
             })
             .await
         }
-        Command::Crd => match serde_yaml::to_string(&Instrumentation::crd()) {
+        // Byte for byte the checked-in deploy/otel-inject/base/crd-instrumentation.yaml.
+        Command::Crd => match otel_inject_lib::crd::crd_yaml() {
             Ok(yaml) => write_out(&yaml),
             Err(e) => {
                 eprintln!("otel-inject: cannot render the CRD: {e}");

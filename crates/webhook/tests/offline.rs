@@ -275,12 +275,12 @@ fn binary_exit_codes_and_messages() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes:"), "{out}");
 
+    // `otel-inject crd` prints what is checked in under deploy/ (the lib's test pins that file).
     let (code, out, err) = run(&["crd"], "");
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("kind: CustomResourceDefinition")
-            && out.contains("instrumentations.opentelemetry.io"),
-        "{out}"
+        out == otel_inject_lib::crd::crd_yaml().expect("CRD"),
+        "`otel-inject crd` printed something else than crd_yaml():\n{out}"
     );
 
     // serve refuses to start without a certificate, before binding anything.
