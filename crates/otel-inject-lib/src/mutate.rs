@@ -194,15 +194,19 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         builder: PatchBuilder::new(ctx.pod),
         configured: HashMap::new(),
         owners: [None, None],
-        owners_used: None,
+        owners_used: false,
     };
     for p in &planned {
         let l = run.language(p);
         decision.languages.push(l);
     }
+    // The lookups that failed are the same with or without the UIDs: said once.
     if let Some(owners) = run
-        .owners_used
-        .and_then(|uid| run.owners[usize::from(uid)].as_ref())
+        .owners
+        .iter()
+        .flatten()
+        .next()
+        .filter(|_| run.owners_used)
     {
         decision.warnings.extend(owners.warnings.iter().cloned());
     }
@@ -344,9 +348,8 @@ struct Injection<'c, 'a> {
     configured: HashMap<String, Language>,
     /// Owner attributes, computed once per pod (with and without the UIDs).
     owners: [Option<OwnerAttributes>; 2],
-    /// Whether a language was injected with owner attributes (and which variant), so their
-    /// warnings are given once.
-    owners_used: Option<bool>,
+    /// Whether a language was injected, so that missing owners are warned about (once).
+    owners_used: bool,
 }
 
 impl Injection<'_, '_> {
@@ -477,7 +480,7 @@ impl Injection<'_, '_> {
                 );
             }
             Some(first) => {
-                self.owners_used = Some(self.owners_used.unwrap_or(false) || add_uid);
+                self.owners_used = true;
                 let explicit = p
                     .inst
                     .spec

@@ -238,7 +238,7 @@ fn unknown_runtime_is_a_typed_error_that_says_what_to_write() {
     assert!(out.mutated["spec"].get("initContainers").is_none());
     let w = out.decision.warnings.join("\n");
     assert!(
-        w.contains("\"linux-arm64\" is not a supported .NET runtime; write \"linux-x64\""),
+        w.contains("\"linux-arm64\" is not supported; write \"linux-x64\""),
         "{w}"
     );
     insta::assert_yaml_snapshot!(out.mutated);
