@@ -4,6 +4,7 @@
 //! `container-names`, all injected with the SDK settings; linear cost means the 4,000 case
 //! takes about four times the 1,000 one (it took ~10x, and ~100x at 8,000, when every container
 //! copied every annotation and every listed name was found by a scan of the pod).
+//! The same pod with Java, Python and Node.js, one container each, is measured too.
 //! Run: `cargo bench -p otel-inject-lib --bench mutation` (`-- containers` for the scaling only).
 
 use std::hint::black_box;
@@ -19,7 +20,7 @@ use otel_inject_lib::{
 };
 use serde_json::{json, Value};
 
-fn review() -> Value {
+fn review(annotations: Value) -> Value {
     let containers: Vec<Value> = ["api", "worker", "metrics"]
         .iter()
         .map(|name| {
@@ -44,8 +45,7 @@ fn review() -> Value {
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"generateName": "checkout-7d4b9c8f6-", "namespace": "shop",
                     "labels": {"app": "checkout", "pod-template-hash": "7d4b9c8f6"},
-                    "annotations": {"instrumentation.opentelemetry.io/inject-dotnet": "true",
-                                    "instrumentation.opentelemetry.io/dotnet-container-names": "api,worker"},
+                    "annotations": annotations,
                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "checkout-7d4b9c8f6", "uid": "rs-uid", "controller": true}]},
                 "spec": {"containers": containers, "volumes": [{"name": "kube-api-access", "projected": {"sources": []}}]}
             },
@@ -56,7 +56,19 @@ fn review() -> Value {
 }
 
 fn bench(c: &mut Criterion) {
-    let body = serde_json::to_vec(&review()).expect("serialise");
+    let body = serde_json::to_vec(&review(json!({
+        "instrumentation.opentelemetry.io/inject-dotnet": "true",
+        "instrumentation.opentelemetry.io/dotnet-container-names": "api,worker"})))
+    .expect("serialise");
+    // Three agent languages, one container each.
+    let three = serde_json::to_vec(&review(json!({
+        "instrumentation.opentelemetry.io/inject-java": "true",
+        "instrumentation.opentelemetry.io/java-container-names": "api",
+        "instrumentation.opentelemetry.io/inject-python": "true",
+        "instrumentation.opentelemetry.io/python-container-names": "worker",
+        "instrumentation.opentelemetry.io/inject-nodejs": "true",
+        "instrumentation.opentelemetry.io/nodejs-container-names": "metrics"})))
+    .expect("serialise");
     let inst: Arc<Instrumentation> = Arc::new(
         serde_json::from_value(json!({"apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
             "metadata": {"name": "dotnet", "namespace": "shop"},
@@ -83,21 +95,26 @@ fn bench(c: &mut Criterion) {
             black_box(serde_json::to_vec(&v).expect("serialise"))
         })
     });
-    c.bench_function("mutation: parse + mutate + serialize patch", |b| {
-        b.iter(|| {
-            let v: Value = serde_json::from_slice(black_box(&body)).expect("parse");
-            let pod = &v["request"]["object"];
-            let d = mutate(&PodContext {
-                pod,
-                namespace: &ns,
-                instrumentations: &insts,
-                owners: &owners,
-                options: &options,
-            });
-            assert!(d.has_patch());
-            black_box(serde_json::to_vec(&d.patch).expect("serialise"))
-        })
-    });
+    for (name, body) in [
+        ("mutation: parse + mutate + serialize patch", &body),
+        ("mutation: java + python + nodejs", &three),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let v: Value = serde_json::from_slice(black_box(body)).expect("parse");
+                let pod = &v["request"]["object"];
+                let d = mutate(&PodContext {
+                    pod,
+                    namespace: &ns,
+                    instrumentations: &insts,
+                    owners: &owners,
+                    options: &options,
+                });
+                assert!(d.has_patch());
+                black_box(serde_json::to_vec(&d.patch).expect("serialise"))
+            })
+        });
+    }
 }
 
 /// A pod with `n` containers, every one listed for `inject-sdk`.
