@@ -25,8 +25,11 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{DynamicObject, GroupVersionKind};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
+use otel_inject_test_peers::agents::Agent;
 use serde_json::{json, Value};
 
+#[path = "e2e/agents.rs"]
+mod agents;
 #[path = "e2e/pods.rs"]
 mod pods;
 
@@ -522,15 +525,21 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
                 "11 sdk-examples-as-pods-to-jaeger",
                 pods::scenario_sdk_pods_to_jaeger(cluster, &node).await,
             );
+            for (n, agent) in [(12, Agent::Java), (13, Agent::NodeJs), (14, Agent::Python)] {
+                record(
+                    &format!("{n} {}-agent-in-a-pod-to-jaeger", agent.lang()),
+                    agents::scenario_agent_in_pod(cluster, &node, agent).await,
+                );
+            }
         }
         None if skip() == Skip::Nothing => record(
-            "10/11 running pods",
+            "10-14 running pods",
             Err(anyhow!(
                 "the cluster has no Ready node: run ../shared/k8s-local/node.sh, or set \
                  OTEL_INJECT_E2E_SKIP=node to skip the scenarios whose pods must run"
             )),
         ),
-        None => eprintln!("e2e scenarios 10, 11: NOT RUN (OTEL_INJECT_E2E_SKIP)"),
+        None => eprintln!("e2e scenarios 10-14: NOT RUN (OTEL_INJECT_E2E_SKIP)"),
     }
     record(
         "6 webhook-down-and-excluded-namespace",

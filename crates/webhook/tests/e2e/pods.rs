@@ -49,7 +49,12 @@ pub async fn ready_node(cluster: &Cluster) -> Result<Option<String>> {
 
 /// Creates a one-replica Deployment and waits until its pod runs with every container started;
 /// returns that pod as the API server has it.
-async fn run_deployment(cluster: &Cluster, ns: &str, name: &str, template: Value) -> Result<Value> {
+pub(crate) async fn run_deployment(
+    cluster: &Cluster,
+    ns: &str,
+    name: &str,
+    template: Value,
+) -> Result<Value> {
     let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let d: Deployment = serde_json::from_value(json!({
         "metadata": {"name": name},
@@ -278,7 +283,7 @@ fn example_binary(name: &str) -> Result<PathBuf> {
     Ok(bin)
 }
 
-async fn http(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String)> {
+pub(crate) async fn http(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String)> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
