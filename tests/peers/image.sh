@@ -58,7 +58,7 @@ rootfs)
   # Only what a container needs: no apt caches or lists, no docs.
   rm -rf "$dir/root/var/cache/apt/archives"/*.deb "$dir/root/var/lib/apt/lists"/* \
     "$dir/root/usr/share/doc" "$dir/root/usr/share/man" "$dir/root/usr/share/locale"
-  tar -C "$dir/root" -c . | "${PODMAN[@]}" import - "$tag" >/dev/null
+  tar -C "$dir/root" -c . | "${PODMAN[@]}" import -q - "$tag" >/dev/null
   echo "$tag"
   ;;
 build)
@@ -72,7 +72,7 @@ build)
   tar=$(mktemp "$C/image-XXXXXX.tar")
   trap 'rm -f "$tar"' EXIT
   rm -f "$tar"
-  "${PODMAN[@]}" save --format oci-archive -o "$tar" "$tag" >/dev/null
+  "${PODMAN[@]}" save -q --format oci-archive -o "$tar" "$tag" >/dev/null
   ctr --address "$SOCK" -n k8s.io images import "$tar" >/dev/null
   echo "$tag"
   ;;
