@@ -421,7 +421,57 @@ impl InstrumentationSpec {
 
 pub use crate::crd::{crd_yaml, CRD_HEADER};
 
+/// An `Instrumentation` as a watch or a list delivers it. The operator's CRD (and ours) lets a
+/// CR leave out `spec`, which the derived type requires; one such CR would fail a whole list
+/// and stop a cache. This reads it with an empty spec instead, and shares the object cheaply.
+#[derive(Clone, Debug)]
+pub struct StoredInstrumentation(pub std::sync::Arc<Instrumentation>);
+
+impl<'de> Deserialize<'de> for StoredInstrumentation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut value = serde_json::Value::deserialize(d)?;
+        Instrumentation::fill_missing_spec(&mut value);
+        serde_json::from_value(value)
+            .map(|i| Self(std::sync::Arc::new(i)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl kube::Resource for StoredInstrumentation {
+    type DynamicType = ();
+    type Scope = kube::core::NamespaceResourceScope;
+
+    fn kind(dt: &()) -> std::borrow::Cow<'_, str> {
+        Instrumentation::kind(dt)
+    }
+    fn group(dt: &()) -> std::borrow::Cow<'_, str> {
+        Instrumentation::group(dt)
+    }
+    fn version(dt: &()) -> std::borrow::Cow<'_, str> {
+        Instrumentation::version(dt)
+    }
+    fn plural(dt: &()) -> std::borrow::Cow<'_, str> {
+        Instrumentation::plural(dt)
+    }
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.0.metadata
+    }
+    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &mut std::sync::Arc::make_mut(&mut self.0).metadata
+    }
+}
+
 impl Instrumentation {
+    /// Gives a CR object without `spec` (allowed by the CRD) an empty one, so it reads as an
+    /// Instrumentation with every default.
+    pub fn fill_missing_spec(value: &mut serde_json::Value) {
+        if let Some(obj) = value.as_object_mut() {
+            if obj.get("spec").is_none_or(serde_json::Value::is_null) {
+                obj.insert("spec".into(), serde_json::json!({}));
+            }
+        }
+    }
+
     /// `namespace/name`, as explanations and logs show it.
     pub fn key(&self) -> String {
         format!(
@@ -469,6 +519,22 @@ mod tests {
         assert_eq!(dotnet.volume_limit_size, Some(Quantity("300Mi".into())));
         assert_eq!(dotnet.image(), Some("dotnet:1"));
         assert_eq!(dotnet.env[0].name, "X");
+    }
+
+    #[test]
+    fn a_cr_without_spec_is_read_with_every_default() {
+        let cr = serde_json::json!({"apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
+            "metadata": {"name": "bare", "namespace": "shop"}});
+        assert!(serde_json::from_value::<Instrumentation>(cr.clone()).is_err());
+        let stored: StoredInstrumentation = serde_json::from_value(cr).unwrap();
+        assert_eq!(stored.0.key(), "shop/bare");
+        assert_eq!(stored.0.spec, InstrumentationSpec::default());
+        let list: Vec<StoredInstrumentation> = serde_json::from_value(serde_json::json!([
+            {"metadata": {"name": "a"}, "spec": null},
+            {"metadata": {"name": "b"}, "spec": {"propagators": ["b3"]}}
+        ]))
+        .unwrap();
+        assert_eq!(list[1].0.spec.propagators.len(), 1);
     }
 
     #[test]

@@ -64,6 +64,11 @@ fn answer(path_and_query: &str) -> Option<(StatusCode, Value)> {
                         "propagators": ["tracecontext", "baggage"],
                         "dotnet": {"image": "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.16.0"}
                     }
+                }, {
+                    // The CRD lets a CR leave out `spec`: it must not fail the whole list.
+                    "apiVersion": "opentelemetry.io/v1alpha1",
+                    "kind": "Instrumentation",
+                    "metadata": {"name": "bare", "namespace": "bare", "uid": "i-2", "resourceVersion": "8"}
                 }]
             }),
         ),
@@ -172,6 +177,9 @@ async fn caches_list_and_watch_metadata_only_and_fall_back_to_get() {
     );
     assert_eq!(view.instrumentations("shop").len(), 1);
     assert!(view.instrumentations("kube-system").is_empty());
+    let bare = view.instrumentations("bare");
+    assert_eq!(bare.len(), 1, "a spec-less Instrumentation is cached");
+    assert_eq!(bare[0].spec, Default::default());
     let billing = view
         .owner(
             "shop",

@@ -26,6 +26,7 @@ use kube::{
     },
     Client, Resource,
 };
+use otel_inject_lib::instrumentation::StoredInstrumentation;
 use otel_inject_lib::{Instrumentation, NamespaceInfo, OwnerKey, OwnerObject};
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
@@ -35,7 +36,8 @@ use super::ClusterView;
 /// Reflector-backed view. Cheap to share behind an `Arc`.
 pub struct KubeView {
     client: Client,
-    instrumentations: Store<Instrumentation>,
+    /// Read leniently: a CR without `spec` (the CRD allows it) must not stop the cache.
+    instrumentations: Store<StoredInstrumentation>,
     namespaces: Store<PartialObjectMeta<Namespace>>,
     replicasets: Store<PartialObjectMeta<ReplicaSet>>,
     jobs: Store<PartialObjectMeta<Job>>,
@@ -81,10 +83,13 @@ impl KubeView {
         let config = watcher::Config::default();
 
         let (instrumentations, writer) = reflector::store();
-        let stream = watcher(Api::<Instrumentation>::all(client.clone()), config.clone())
-            .default_backoff()
-            .modify(|i| i.metadata.managed_fields = None)
-            .reflect(writer);
+        let stream = watcher(
+            Api::<StoredInstrumentation>::all(client.clone()),
+            config.clone(),
+        )
+        .default_backoff()
+        .modify(|i| i.meta_mut().managed_fields = None)
+        .reflect(writer);
         tasks.push(drive("instrumentations", stream, on_error.clone()));
 
         let (namespaces, writer) = reflector::store();
@@ -213,7 +218,11 @@ impl ClusterView for KubeView {
 
     fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
         self.instrumentations
-            .state_filter(|i| i.metadata.namespace.as_deref() == Some(namespace))
+            .state()
+            .into_iter()
+            .filter(|i| i.0.metadata.namespace.as_deref() == Some(namespace))
+            .map(|i| Arc::clone(&i.0))
+            .collect()
     }
 
     fn owner(&self, namespace: &str, key: &OwnerKey) -> Option<OwnerObject> {

@@ -89,8 +89,10 @@ impl ClusterObjects {
             .to_string();
         match kind {
             "Instrumentation" => {
-                let mut inst: Instrumentation = serde_path_to_error::deserialize(value.clone())
-                    .map_err(|e| {
+                let mut value = value.clone();
+                Instrumentation::fill_missing_spec(&mut value);
+                let mut inst: Instrumentation =
+                    serde_path_to_error::deserialize(value).map_err(|e| {
                         err(format!(
                             "Instrumentation {namespace}/{name}: field `{}`: {}",
                             e.path(),
