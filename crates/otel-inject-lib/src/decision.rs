@@ -100,6 +100,15 @@ pub enum Reason {
         /// The variable.
         var: String,
     },
+    /// The language needs something of the pod or its namespace that it does not have (Go: a
+    /// regular container, one target, a shared process namespace, a target executable, a
+    /// namespace whose Pod Security level admits a privileged sidecar).
+    RequirementUnmet {
+        /// Metric label, e.g. `pod_security_level`.
+        label: &'static str,
+        /// What is missing and what to do, in plain words.
+        message: String,
+    },
     /// The container belongs to Argo Workflows' executor.
     ArgoExecutorContainer,
     /// The pod JSON has no usable `spec.containers`.
@@ -126,6 +135,7 @@ impl Reason {
             Self::LanguageDisabled(_) => "language_disabled",
             Self::EnvValueFrom(_) => "env_value_from",
             Self::MarkerInSpec { .. } => "marker_in_spec",
+            Self::RequirementUnmet { label, .. } => label,
             Self::ArgoExecutorContainer => "argo_executor_container",
             Self::MalformedPod(_) => "malformed_pod",
         }
@@ -142,6 +152,7 @@ impl Reason {
             Self::AnnotationFalse
             | Self::ContainerNotFound { .. }
             | Self::ArgoExecutorContainer
+            | Self::RequirementUnmet { .. }
             | Self::EnvValueFrom(_)
             | Self::MarkerInSpec { .. }
             | Self::LanguageDisabled(_)
@@ -160,7 +171,10 @@ impl Reason {
         matches!(self.outcome(), Outcome::Failed)
             || matches!(
                 self,
-                Self::ContainerNotFound { .. } | Self::EnvValueFrom(_) | Self::LanguageNotSupported
+                Self::ContainerNotFound { .. }
+                    | Self::EnvValueFrom(_)
+                    | Self::LanguageNotSupported
+                    | Self::RequirementUnmet { .. }
             )
     }
 }
@@ -222,6 +236,7 @@ impl fmt::Display for Reason {
                 f,
                 "the Instrumentation's {language}.env sets {var}, which marks a container as already instrumented; remove it from the Instrumentation"
             ),
+            Self::RequirementUnmet { message, .. } => f.write_str(message),
             Self::ArgoExecutorContainer => f.write_str(
                 "container belongs to the Argo Workflows executor; only the step's own containers are instrumented",
             ),

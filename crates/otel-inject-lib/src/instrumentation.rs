@@ -395,6 +395,24 @@ impl AgentBlock for Java {
     }
 }
 
+impl AgentBlock for Go {
+    fn image(&self) -> Option<&str> {
+        self.image.as_deref().filter(|i| !i.is_empty())
+    }
+    fn env(&self) -> &[EnvVar] {
+        &self.env
+    }
+    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
+        self.volume_claim_template.as_ref()
+    }
+    fn volume_limit_size(&self) -> Option<&Quantity> {
+        self.volume_limit_size.as_ref()
+    }
+    fn resources(&self) -> Option<&ResourceRequirements> {
+        self.resource_requirements.as_ref()
+    }
+}
+
 impl InstrumentationSpec {
     /// `defaults.useLabelsForResourceAttributes`.
     pub fn use_labels(&self) -> bool {

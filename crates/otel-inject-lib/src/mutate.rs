@@ -409,10 +409,6 @@ impl Injection<'_, '_> {
         };
         let ns_ann = &self.ctx.namespace.annotations;
         let variant = p.unit.variant(ns_ann, self.pod_ann);
-        let cx = LangCx {
-            inst: &p.inst,
-            variant: *variant.as_ref().unwrap_or(&""),
-        };
         let add_uid = p.inst.spec.add_uid_attributes();
         let (pod, owner_objects) = (self.pod, self.ctx.owners);
         let owners: &OwnerAttributes = self.owners[usize::from(add_uid)]
@@ -423,6 +419,13 @@ impl Injection<'_, '_> {
             pod: self.pod,
             owners,
             argo: self.argo,
+        };
+        let cx = LangCx {
+            inst: &p.inst,
+            variant: variant.as_ref().copied().unwrap_or(""),
+            pod: self.pod,
+            ns: self.ctx.namespace,
+            targets: &targets,
         };
 
         // The working copy's own index: an earlier language's pod step may have inserted an
@@ -445,7 +448,8 @@ impl Injection<'_, '_> {
             } else if let Err(e) = &variant {
                 Some(Reason::InvalidAnnotation(e.clone()))
             } else {
-                p.unit.validate(self.builder.container(cref), &cx)
+                p.unit
+                    .validate(self.builder.container(cref), cref.list, &cx)
             };
             if let Some(reason) = skip {
                 out.containers.push(ContainerDecision {
@@ -455,12 +459,16 @@ impl Injection<'_, '_> {
                 continue;
             }
             let b = &mut self.builder;
-            p.unit.container_env_and_mount(b, cref, &cx);
-            sdk::inject_common_env(b, cref, &p.inst);
-            p.unit.default_env(b, cref, &cx);
-            if earlier.is_none() {
-                // The container that gets the env is the one described (Go's sidecar is not).
-                sdk::inject_sdk_config(b, cref, cref, &inputs);
+            let envc = p.unit.env_target(b, cref, &cx);
+            p.unit.container_env_and_mount(b, envc, &cx);
+            sdk::inject_common_env(b, envc, &p.inst);
+            p.unit.default_env(b, envc, &cx);
+            if envc != cref {
+                // The agent runs beside the app: its container is configured, describing the
+                // app, and the app's own env stays free for a language in its process.
+                sdk::inject_sdk_config(b, envc, cref, &inputs);
+            } else if earlier.is_none() {
+                sdk::inject_sdk_config(b, envc, cref, &inputs);
                 self.configured.insert(name.clone(), p.lang);
             }
             injected.push(name);

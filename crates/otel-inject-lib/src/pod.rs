@@ -37,6 +37,11 @@ impl<'a> PodView<'a> {
         Self { pod }
     }
 
+    /// The pod's JSON.
+    pub fn raw(&self) -> &'a Value {
+        self.pod
+    }
+
     fn metadata(&self) -> Option<&'a Map<String, Value>> {
         self.pod.get("metadata")?.as_object()
     }

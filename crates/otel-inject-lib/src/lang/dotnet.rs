@@ -9,7 +9,7 @@ use crate::decision::Reason;
 use crate::env;
 use crate::instrumentation::{AgentBlock, Instrumentation};
 use crate::patch::{ContainerRef, PatchBuilder};
-use crate::pod::container;
+use crate::pod::{container, ContainerList};
 
 /// Volume name.
 pub const VOLUME: &str = "opentelemetry-auto-instrumentation-dotnet";
@@ -99,7 +99,7 @@ impl Unit for DotNet {
         }
     }
 
-    fn validate(&self, c: &Value, cx: &LangCx<'_>) -> Option<Reason> {
+    fn validate(&self, c: &Value, _list: ContainerList, cx: &LangCx<'_>) -> Option<Reason> {
         if let Some(r) = super::value_from(
             c,
             &[
@@ -183,7 +183,7 @@ fn set(b: &mut PatchBuilder, c: ContainerRef, name: &str, value: &str, concat: b
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::{container_steps, env_of, inst, pod};
+    use super::super::testing::{container_steps, env_of, inst, pod, validate};
     use super::*;
 
     #[test]
@@ -261,20 +261,23 @@ mod tests {
     #[test]
     fn validation() {
         let i = inst(json!({}));
-        let cx = LangCx {
-            inst: &i,
-            variant: "",
-        };
         let c = |env: serde_json::Value| json!({"name": "app", "env": env});
-        assert_eq!(DotNet.validate(&c(json!([])), &cx), None);
+        assert_eq!(validate(&DotNet, &c(json!([])), &i), None);
         assert_eq!(
-            DotNet.validate(&c(json!([{"name": "DOTNET_SHARED_STORE", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}])), &cx),
+            validate(
+                &DotNet,
+                &c(
+                    json!([{"name": "DOTNET_SHARED_STORE", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}])
+                ),
+                &i
+            ),
             Some(Reason::EnvValueFrom("DOTNET_SHARED_STORE".into()))
         );
         assert_eq!(
-            DotNet.validate(
+            validate(
+                &DotNet,
                 &c(json!([{"name": "OTEL_DOTNET_AUTO_HOME", "value": "/x"}])),
-                &cx
+                &i
             ),
             Some(Reason::ContainerAlreadyInjected(
                 "OTEL_DOTNET_AUTO_HOME".into()
@@ -282,12 +285,8 @@ mod tests {
         );
         let i =
             inst(json!({"dotnet": {"env": [{"name": "OTEL_DOTNET_AUTO_HOME", "value": "/x"}]}}));
-        let cx = LangCx {
-            inst: &i,
-            variant: "",
-        };
         assert!(matches!(
-            DotNet.validate(&c(json!([])), &cx),
+            validate(&DotNet, &c(json!([])), &i),
             Some(Reason::MarkerInSpec { .. })
         ));
     }

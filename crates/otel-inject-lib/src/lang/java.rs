@@ -10,7 +10,7 @@ use crate::annotations::Language;
 use crate::decision::Reason;
 use crate::instrumentation::{AgentBlock, Instrumentation, Java as JavaBlock};
 use crate::patch::{ContainerRef, PatchBuilder};
-use crate::pod::container;
+use crate::pod::{container, ContainerList};
 
 /// Volume name.
 pub const VOLUME: &str = "opentelemetry-auto-instrumentation-java";
@@ -78,7 +78,7 @@ impl Unit for Java {
         Language::Java
     }
 
-    fn validate(&self, c: &Value, _cx: &LangCx<'_>) -> Option<Reason> {
+    fn validate(&self, c: &Value, _list: ContainerList, _cx: &LangCx<'_>) -> Option<Reason> {
         super::value_from(c, &[JAVA_TOOL_OPTIONS])
             .or_else(|| super::marked(c, JAVA_TOOL_OPTIONS, &format!("-javaagent:{MOUNT_PATH}")))
     }
@@ -140,7 +140,7 @@ impl Unit for Java {
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::{container_steps, env_of, inst, pod};
+    use super::super::testing::{container_steps, env_of, inst, pod, validate};
     use super::*;
 
     #[test]
@@ -215,24 +215,33 @@ mod tests {
     #[test]
     fn validation() {
         let i = inst(json!({}));
-        let cx = LangCx {
-            inst: &i,
-            variant: "",
-        };
         let c = |env: serde_json::Value| json!({"name": "app", "env": env});
         assert_eq!(
-            Java.validate(
+            validate(
+                &Java,
                 &c(json!([{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g"}])),
-                &cx
+                &i
             ),
             None
         );
         assert_eq!(
-            Java.validate(&c(json!([{"name": "JAVA_TOOL_OPTIONS", "valueFrom": {"configMapKeyRef": {"key": "k"}}}])), &cx),
+            validate(
+                &Java,
+                &c(
+                    json!([{"name": "JAVA_TOOL_OPTIONS", "valueFrom": {"configMapKeyRef": {"key": "k"}}}])
+                ),
+                &i
+            ),
             Some(Reason::EnvValueFrom(JAVA_TOOL_OPTIONS.into()))
         );
         assert_eq!(
-            Java.validate(&c(json!([{"name": "JAVA_TOOL_OPTIONS", "value": " -javaagent:/otel-auto-instrumentation-java-app/javaagent.jar"}])), &cx),
+            validate(
+                &Java,
+                &c(
+                    json!([{"name": "JAVA_TOOL_OPTIONS", "value": " -javaagent:/otel-auto-instrumentation-java-app/javaagent.jar"}])
+                ),
+                &i
+            ),
             Some(Reason::ContainerAlreadyInjected(JAVA_TOOL_OPTIONS.into()))
         );
     }

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::annotations::{AnnotationError, Language};
+use crate::context::NamespaceInfo;
 use crate::decision::Reason;
 use crate::env;
 use crate::instrumentation::{AgentBlock, EnvVar, Instrumentation, LanguageSpec};
@@ -27,6 +28,7 @@ use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
 
 pub mod dotnet;
+pub mod go;
 pub mod java;
 pub mod nodejs;
 pub mod python;
@@ -39,6 +41,7 @@ pub(crate) static UNITS: &[&dyn Unit] = &[
     &nodejs::NodeJs,
     &python::Python,
     &dotnet::DotNet,
+    &go::Go,
     &sdk_only::Sdk,
 ];
 
@@ -52,11 +55,15 @@ pub fn supported() -> impl Iterator<Item = Language> {
     UNITS.iter().map(|u| u.language())
 }
 
-/// What a unit's steps read: the Instrumentation, and the pod-wide option its annotation chose
-/// (the .NET runtime's profiler path, Python's copy source; empty for languages without one).
+/// What a unit's steps read: the Instrumentation, the pod-wide option its annotation chose
+/// (the .NET runtime's profiler path, Python's copy source; empty for languages without one),
+/// the pod as it came in, its namespace, and the language's target containers.
 pub(crate) struct LangCx<'a> {
     pub inst: &'a Instrumentation,
     pub variant: &'static str,
+    pub pod: PodView<'a>,
+    pub ns: &'a NamespaceInfo,
+    pub targets: &'a [String],
 }
 
 /// Namespace and pod annotations.
@@ -79,9 +86,22 @@ pub(crate) trait Unit: Sync {
         Ok("")
     }
 
-    /// Why container `c` cannot take the language, if it cannot.
-    fn validate(&self, _c: &Value, _cx: &LangCx<'_>) -> Option<Reason> {
+    /// Why container `c` (in `list`) cannot take the language, if it cannot.
+    fn validate(&self, _c: &Value, _list: ContainerList, _cx: &LangCx<'_>) -> Option<Reason> {
         None
+    }
+
+    /// The container that receives the env for target `app`: `app` itself for every language
+    /// that runs in the app's process. A unit whose agent runs beside the app (Go's sidecar)
+    /// adds that container here and returns it; the SDK configuration then goes into it and
+    /// still describes `app`.
+    fn env_target(
+        &self,
+        _b: &mut PatchBuilder,
+        app: ContainerRef,
+        _cx: &LangCx<'_>,
+    ) -> ContainerRef {
+        app
     }
 
     /// Step 1: the language block's `env` (append-if-absent) and the agent mount.
@@ -286,9 +306,10 @@ pub(crate) mod testing {
     use serde_json::{json, Value};
 
     use super::{LangCx, Unit};
+    use crate::context::NamespaceInfo;
     use crate::instrumentation::Instrumentation;
     use crate::patch::{ContainerRef, PatchBuilder};
-    use crate::pod::ContainerList;
+    use crate::pod::{ContainerList, PodView};
 
     /// An Instrumentation from its `spec`.
     pub fn inst(spec: Value) -> Instrumentation {
@@ -304,6 +325,24 @@ pub(crate) mod testing {
         json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "app", "image": "app:1", "env": env}]}})
     }
 
+    /// Runs `f` with a context for `inst` and `variant` over `pod`.
+    pub fn with_cx<R>(
+        inst: &Instrumentation,
+        variant: &'static str,
+        pod: &Value,
+        f: impl FnOnce(&LangCx<'_>) -> R,
+    ) -> R {
+        let ns = NamespaceInfo::named("ns");
+        let view = PodView::new(pod);
+        f(&LangCx {
+            inst,
+            variant,
+            pod: view,
+            ns: &ns,
+            targets: &[],
+        })
+    }
+
     /// Runs steps 1 and 4 of `unit` on the pod's container and returns the pod after.
     pub fn container_steps(
         unit: &dyn Unit,
@@ -316,10 +355,23 @@ pub(crate) mod testing {
             list: ContainerList::Regular,
             index: 0,
         };
-        let cx = LangCx { inst, variant };
-        unit.container_env_and_mount(&mut b, c, &cx);
-        unit.default_env(&mut b, c, &cx);
+        with_cx(inst, variant, pod, |cx| {
+            unit.container_env_and_mount(&mut b, c, cx);
+            unit.default_env(&mut b, c, cx);
+        });
         b.doc().clone()
+    }
+
+    /// `unit`'s verdict on container `c` (a regular container).
+    pub fn validate(
+        unit: &dyn Unit,
+        c: &Value,
+        inst: &Instrumentation,
+    ) -> Option<crate::decision::Reason> {
+        let pod = json!({"spec": {"containers": [c]}});
+        with_cx(inst, "", &pod, |cx| {
+            unit.validate(c, ContainerList::Regular, cx)
+        })
     }
 
     /// The container's env as (name, value) pairs.

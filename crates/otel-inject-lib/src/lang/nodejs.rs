@@ -9,6 +9,7 @@ use crate::annotations::Language;
 use crate::decision::Reason;
 use crate::instrumentation::{AgentBlock, Instrumentation};
 use crate::patch::{ContainerRef, PatchBuilder};
+use crate::pod::ContainerList;
 
 /// Volume name.
 pub const VOLUME: &str = "opentelemetry-auto-instrumentation-nodejs";
@@ -53,7 +54,7 @@ impl Unit for NodeJs {
         Language::NodeJs
     }
 
-    fn validate(&self, c: &Value, _cx: &LangCx<'_>) -> Option<Reason> {
+    fn validate(&self, c: &Value, _list: ContainerList, _cx: &LangCx<'_>) -> Option<Reason> {
         super::value_from(c, &[NODE_OPTIONS])
             .or_else(|| super::marked(c, NODE_OPTIONS, "/otel-auto-instrumentation-nodejs/"))
     }
@@ -93,7 +94,7 @@ impl Unit for NodeJs {
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::{container_steps, env_of, inst, pod};
+    use super::super::testing::{container_steps, env_of, inst, pod, validate};
     use super::*;
 
     #[test]
@@ -148,29 +149,28 @@ mod tests {
     #[test]
     fn validation() {
         let i = inst(json!({}));
-        let cx = LangCx {
-            inst: &i,
-            variant: "",
-        };
         let c = |env: serde_json::Value| json!({"name": "app", "env": env});
         assert_eq!(
-            NodeJs.validate(
+            validate(
+                &NodeJs,
                 &c(json!([{"name": "NODE_OPTIONS", "valueFrom": {"secretKeyRef": {"key": "k"}}}])),
-                &cx
+                &i
             ),
             Some(Reason::EnvValueFrom(NODE_OPTIONS.into()))
         );
         assert_eq!(
-            NodeJs.validate(
+            validate(
+                &NodeJs,
                 &c(json!([{"name": "NODE_OPTIONS", "value": REQUIRE_ARGUMENT}])),
-                &cx
+                &i
             ),
             Some(Reason::ContainerAlreadyInjected(NODE_OPTIONS.into()))
         );
         assert_eq!(
-            NodeJs.validate(
+            validate(
+                &NodeJs,
                 &c(json!([{"name": "NODE_OPTIONS", "value": "--inspect"}])),
-                &cx
+                &i
             ),
             None
         );

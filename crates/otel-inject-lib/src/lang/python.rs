@@ -11,7 +11,7 @@ use crate::decision::Reason;
 use crate::env;
 use crate::instrumentation::{AgentBlock, Instrumentation};
 use crate::patch::{ContainerRef, PatchBuilder};
-use crate::pod::container;
+use crate::pod::{container, ContainerList};
 
 /// Volume name.
 pub const VOLUME: &str = "opentelemetry-auto-instrumentation-python";
@@ -83,7 +83,7 @@ impl Unit for Python {
         }
     }
 
-    fn validate(&self, c: &Value, _cx: &LangCx<'_>) -> Option<Reason> {
+    fn validate(&self, c: &Value, _list: ContainerList, _cx: &LangCx<'_>) -> Option<Reason> {
         super::value_from(c, &[PYTHONPATH])
             .or_else(|| super::marked(c, PYTHONPATH, PYTHONPATH_PREFIX))
     }
@@ -144,7 +144,7 @@ impl Unit for Python {
 mod tests {
     use serde_json::json;
 
-    use super::super::testing::{container_steps, env_of, inst, pod};
+    use super::super::testing::{container_steps, env_of, inst, pod, validate};
     use super::*;
 
     #[test]
@@ -220,24 +220,31 @@ mod tests {
     #[test]
     fn validation() {
         let i = inst(json!({}));
-        let cx = LangCx {
-            inst: &i,
-            variant: "",
-        };
         let c = |env: serde_json::Value| json!({"name": "app", "env": env});
         assert_eq!(
-            Python.validate(
+            validate(
+                &Python,
                 &c(json!([{"name": "PYTHONPATH", "valueFrom": {"configMapKeyRef": {"key": "k"}}}])),
-                &cx
+                &i
             ),
             Some(Reason::EnvValueFrom(PYTHONPATH.into()))
         );
         assert_eq!(
-            Python.validate(&c(json!([{"name": "PYTHONPATH", "value": format!("{PYTHONPATH_PREFIX}:{PYTHONPATH_SUFFIX}")}])), &cx),
+            validate(
+                &Python,
+                &c(
+                    json!([{"name": "PYTHONPATH", "value": format!("{PYTHONPATH_PREFIX}:{PYTHONPATH_SUFFIX}")}])
+                ),
+                &i
+            ),
             Some(Reason::ContainerAlreadyInjected(PYTHONPATH.into()))
         );
         assert_eq!(
-            Python.validate(&c(json!([{"name": "PYTHONPATH", "value": "/app"}])), &cx),
+            validate(
+                &Python,
+                &c(json!([{"name": "PYTHONPATH", "value": "/app"}])),
+                &i
+            ),
             None
         );
     }

@@ -8,7 +8,7 @@ use super::{LangCx, Unit};
 use crate::annotations::Language;
 use crate::decision::Reason;
 use crate::names::env::OTEL_RESOURCE_ATTRIBUTES_POD_NAME;
-use crate::pod::container;
+use crate::pod::{container, ContainerList};
 
 /// The SDK-only unit.
 pub(crate) struct Sdk;
@@ -19,7 +19,7 @@ impl Unit for Sdk {
     }
 
     /// A container that has the SDK configuration's pod-name variable was configured before.
-    fn validate(&self, c: &Value, _cx: &LangCx<'_>) -> Option<Reason> {
+    fn validate(&self, c: &Value, _list: ContainerList, _cx: &LangCx<'_>) -> Option<Reason> {
         container::env_index(c, OTEL_RESOURCE_ATTRIBUTES_POD_NAME)
             .map(|_| Reason::ContainerAlreadyInjected(OTEL_RESOURCE_ATTRIBUTES_POD_NAME.into()))
     }
