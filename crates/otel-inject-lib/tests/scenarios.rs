@@ -926,7 +926,7 @@ fn sampler_argument_alone_blocks_the_sampler() {
 fn unsupported_languages_are_reported_not_ignored() {
     let pod = deployment_pod(
         NS,
-        json!({"instrumentation.opentelemetry.io/inject-go": "true"}),
+        json!({"instrumentation.opentelemetry.io/inject-apache-httpd": "true"}),
         dotnet_app(),
     );
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
@@ -934,7 +934,7 @@ fn unsupported_languages_are_reported_not_ignored() {
     let status = status(&out.mutated).unwrap_or("").to_string();
     assert!(
         status.starts_with(
-            "go: not injected: otel-inject does not inject this language yet; it injects java, nodejs, python, dotnet, sdk"
+            "apache-httpd: not injected: otel-inject does not inject this language yet; it injects java, nodejs, python, dotnet, go, sdk"
         ),
         "{status}"
     );
