@@ -2,6 +2,8 @@
 //! `json-patch`, and mutating the result again changes nothing.
 #![allow(dead_code)]
 
+pub mod operator;
+
 use std::sync::Arc;
 
 use otel_inject_lib::{
