@@ -311,3 +311,56 @@ fn binary_exit_codes_and_messages() {
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("/nonexistent/tls.crt"), "{err}");
 }
+
+/// Go's Pod Security rule on the offline path: the Namespace object in the input carries the
+/// level the Pod Security admission would enforce, and `inject` (with Go switched on, as the
+/// operator's flag does) adds the privileged sidecar only where that level admits it.
+#[test]
+fn go_follows_the_namespace_pod_security_level_offline() {
+    let input = |level: &str| {
+        let labels = if level.is_empty() {
+            String::new()
+        } else {
+            format!("\n  labels:\n    pod-security.kubernetes.io/enforce: {level}")
+        };
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps{labels}\n---\n\
+apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: otel\n  namespace: apps\nspec: {{}}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\n  namespace: apps\n  annotations:\n    instrumentation.opentelemetry.io/inject-go: \"true\"\n    instrumentation.opentelemetry.io/otel-go-auto-target-exe: /app/api\nspec:\n  containers: [{{name: api, image: api:1}}]\n"
+        )
+    };
+    for (level, injected) in [
+        ("", true),
+        ("privileged", true),
+        ("baseline", false),
+        ("restricted", false),
+    ] {
+        let (code, out, err) = run(
+            &["inject", "-f", "-", "--enable-go-instrumentation=true"],
+            &input(level),
+        );
+        assert_eq!(code, 0, "{level}: {err}");
+        let pod = docs(&out)
+            .into_iter()
+            .find(|d| d["kind"] == "Pod")
+            .expect("the pod comes back");
+        let sidecar = pod["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "opentelemetry-auto-instrumentation");
+        assert_eq!(sidecar, injected, "{level}: {out}");
+        let status = pod["metadata"]["annotations"]["otel-inject.dev/status"]
+            .as_str()
+            .unwrap_or_default();
+        if !injected {
+            assert!(
+                status.contains(&format!("enforces the \"{level}\" Pod Security level")),
+                "{level}: {status}"
+            );
+        }
+    }
+    // Off by default, as the operator's --enable-go-instrumentation.
+    let (_, out, _) = run(&["inject", "-f", "-"], &input(""));
+    assert!(out.contains("--enable-go-instrumentation=false"), "{out}");
+}

@@ -155,6 +155,72 @@ async fn every_agent_language_is_injected_and_counted() {
     }
 }
 
+/// Go's Pod Security rule through the server: the namespace's labels come from the cluster
+/// view, and a namespace that enforces `restricted` gets the pod without the privileged
+/// sidecar, with a warning and the reason counted.
+#[tokio::test]
+async fn go_follows_the_namespace_pod_security_level() {
+    let mut objects = otel_inject::cluster::ClusterObjects::default();
+    let docs = [
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "locked",
+            "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "open"}}),
+        serde_json::json!({"apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
+            "metadata": {"name": "otel", "namespace": "locked"}, "spec": {}}),
+        serde_json::json!({"apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
+            "metadata": {"name": "otel", "namespace": "open"}, "spec": {}}),
+    ];
+    for (i, doc) in docs.iter().enumerate() {
+        assert!(objects.add(doc, "default", "test", i).unwrap());
+    }
+    let mut options = otel_inject_lib::InjectOptions::default();
+    options.set_enabled(otel_inject_lib::Language::Go, true);
+    let server = start_with_options(Arc::new(StaticView::new(objects)), options).await;
+    let connector = tls_client(&[&server.ca_pem]);
+    let mut conn = connect(&connector, server.running.addr).await.unwrap();
+    for (ns, injected) in [("open", true), ("locked", false)] {
+        let mut request = fixture_json("dotnet-pod-create.json");
+        request["request"]["namespace"] = serde_json::json!(ns);
+        let pod = &mut request["request"]["object"];
+        pod["metadata"]["namespace"] = serde_json::json!(ns);
+        pod["metadata"]["ownerReferences"] = serde_json::json!([]);
+        pod["metadata"]["annotations"] = serde_json::json!({
+            "instrumentation.opentelemetry.io/inject-go": "true",
+            "instrumentation.opentelemetry.io/otel-go-auto-target-exe": "/app/api"});
+        let (status, body) =
+            post_json(&mut conn, "/mutate", serde_json::to_vec(&request).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{ns}");
+        let review = review_of(&body);
+        let patch: json_patch::Patch =
+            serde_json::from_value(decoded_patch(&review).unwrap()).unwrap();
+        let mut pod = request["request"]["object"].clone();
+        json_patch::patch(&mut pod, &patch).unwrap();
+        let sidecar = pod["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "opentelemetry-auto-instrumentation");
+        assert_eq!(sidecar, injected, "{ns}");
+        let warnings: Vec<&str> = review["response"]["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let warnings = warnings.join("\n");
+        assert_eq!(
+            warnings.contains("enforces the \"restricted\" Pod Security level"),
+            !injected,
+            "{ns}: {warnings}"
+        );
+    }
+    let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
+    assert!(
+        metrics.contains(r#"otel_inject_admissions_total{outcome="skipped",language="go",reason="pod_security_level"} 1"#),
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn reviews_that_change_nothing_are_allowed_unchanged() {
     let server = start(shop_view()).await;

@@ -90,12 +90,37 @@ pub async fn start_with(
     start_with_client_ca(view, owner_budget, timeouts, None).await
 }
 
+/// As [`start`], with these decision options (languages switched on or off).
+pub async fn start_with_options(
+    view: Arc<dyn ClusterView>,
+    options: otel_inject_lib::InjectOptions,
+) -> TestServer {
+    start_server(
+        view,
+        Duration::from_millis(200),
+        Timeouts::default(),
+        None,
+        options,
+    )
+    .await
+}
+
 /// As [`start_with`], requiring client certificates from the CA in `client_ca` (a PEM file).
 pub async fn start_with_client_ca(
     view: Arc<dyn ClusterView>,
     owner_budget: Duration,
     timeouts: Timeouts,
     client_ca: Option<std::path::PathBuf>,
+) -> TestServer {
+    start_server(view, owner_budget, timeouts, client_ca, Default::default()).await
+}
+
+async fn start_server(
+    view: Arc<dyn ClusterView>,
+    owner_budget: Duration,
+    timeouts: Timeouts,
+    client_ca: Option<std::path::PathBuf>,
+    options: otel_inject_lib::InjectOptions,
 ) -> TestServer {
     install_provider();
     let issued = selfsigned::issue(&sans(), Duration::from_secs(3600)).unwrap();
@@ -107,7 +132,7 @@ pub async fn start_with_client_ca(
         view,
         cert: cert.clone(),
         metrics: metrics.clone(),
-        options: Default::default(),
+        options,
         owner_budget,
         timeouts,
         client_ca,
