@@ -935,13 +935,15 @@ spec:
       name: opentelemetry-auto-instrumentation-nodejs
   - image: mirror.gcr.io/library/rabbitmq:3
     name: myrabbit
+    volumeMounts:
+    - mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
   initContainers:
   - name: opentelemetry-auto-instrumentation-nodejs
 "##
     );
     let (pod, _) = manifest_pod(NODEJS_MULTI_APP_02, E2E_NS);
     let out = run_manifests(NODEJS_MULTI_APP_02, &[NODEJS_MULTI_INSTRUMENTATION], E2E_NS);
-    // (The assert's myrabbit lists only the service-account mount, which no webhook writes.)
     assert_contains(&out.mutated, &assert_file_pod(&expected));
     assert_eq!(
         container(&out.mutated, "containers", "myrabbit"),

@@ -1500,6 +1500,9 @@ spec:
       name: opentelemetry-auto-instrumentation-python
   - image: mirror.gcr.io/library/rabbitmq:3
     name: myrabbit
+    volumeMounts:
+    - mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
   initContainers:
   - name: opentelemetry-auto-instrumentation-python
 "##
@@ -1507,7 +1510,6 @@ spec:
     let app = python_multi_app("myapp");
     let (pod, _) = manifest_pod(&app, E2E_NS);
     let out = run_manifests(&app, &[PYTHON_MULTI_INSTRUMENTATION], E2E_NS);
-    // (The assert's myrabbit lists only the service-account mount, which no webhook writes.)
     assert_contains(&out.mutated, &assert_file_pod(&expected));
     assert_eq!(
         container(&out.mutated, "containers", "myrabbit"),
