@@ -308,19 +308,37 @@ fn assign_container_lists(
                 .iter()
                 .flat_map(|p| p.explicit.as_deref().map(duplicates).unwrap_or_default())
                 .collect();
-            let agents_without_list = planned
+            // The SDK mode adds no agent: it never conflicts with one (README, Differences).
+            let (with_list, without_list): (Vec<&Planned>, Vec<&Planned>) = planned
                 .iter()
-                .filter(|p| p.lang.has_agent() && p.explicit.is_none())
-                .count();
+                .filter(|p| p.lang.has_agent())
+                .partition(|p| p.explicit.is_some());
+            let names = |ps: &[&Planned]| {
+                ps.iter()
+                    .map(|p| p.lang.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            // The operator checks which languages have lists only with multi-instrumentation
+            // on; off, every language goes to `container-names` or the first container.
+            let multi = ctx.options.multi_instrumentation;
             if !dups.is_empty() {
                 Some(Reason::ContainerConflict(format!(
                     "duplicated container names detected: [{}]; name each container once across container-names and the <language>-container-names annotations",
                     dups.join(" ")
                 )))
-            } else if agents_without_list > 1 {
+            } else if !multi {
+                None
+            } else if without_list.len() > 1 {
                 Some(Reason::ContainerConflict(
                     "several languages would share the default container; provide container names for each language with <language>-container-names".into(),
                 ))
+            } else if !without_list.is_empty() && !with_list.is_empty() {
+                Some(Reason::ContainerConflict(format!(
+                    "{} has no container list while {} has one; provide container names for each language with <language>-container-names",
+                    names(&without_list),
+                    names(&with_list)
+                )))
             } else {
                 None
             }
