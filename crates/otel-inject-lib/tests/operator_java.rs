@@ -528,6 +528,59 @@ fn mutate_pod_javaagent_injection_feature_gate_disabled() {
     insta::assert_yaml_snapshot!(out.mutated);
 }
 
+/// The Instrumentation of TestMutatePod's "missing annotation", "annotation set to false" and
+/// "annotation set to non existing instance".
+fn plain_java_instrumentation(ns: &str) -> std::sync::Arc<otel_inject_lib::Instrumentation> {
+    instrumentation(
+        ns,
+        "example-inst",
+        json!({"java": {"image": "otel/java:1"}, "exporter": {"endpoint": "http://collector:12345"}}),
+    )
+}
+
+/// "missing annotation": nothing asked for, nothing written (no status either).
+#[test]
+fn mutate_pod_missing_annotation() {
+    let ns = "missing-annotation";
+    let pod = json!({"spec": {"containers": [{"name": "app"}]}});
+    let out = run(&pod, ns, &[plain_java_instrumentation(ns)], &[]);
+    assert_eq!(out.decision.outcome(), O::NotRequested);
+    assert!(out.decision.patch.0.is_empty());
+    assert_eq!(out.mutated, pod);
+}
+
+/// "annotation set to false": an explicit opt-out writes nothing (no status either).
+#[test]
+fn mutate_pod_annotation_set_to_false() {
+    let ns = "annotation-false";
+    let pod = json!({"metadata": {"annotations": {"instrumentation.opentelemetry.io/inject-java": "false"}},
+                     "spec": {"containers": [{"name": "app"}]}});
+    let out = run(&pod, ns, &[plain_java_instrumentation(ns)], &[]);
+    assert_eq!(out.decision.reason(), "annotation_false");
+    assert!(out.decision.patch.0.is_empty());
+    assert_eq!(out.mutated, pod);
+}
+
+/// "annotation set to non existing instance": the operator answers with the error
+/// `instrumentations.opentelemetry.io "doesnotexists" not found` and the pod unchanged. The
+/// spec is unchanged here too; DIFFERENCE: the status annotation and a warning say which
+/// Instrumentation was not found.
+#[test]
+fn mutate_pod_annotation_set_to_non_existing_instance() {
+    let ns = "non-existing-instance";
+    let pod = json!({"metadata": {"annotations": {"instrumentation.opentelemetry.io/inject-java": "doesnotexists"}},
+                     "spec": {"containers": [{"name": "app"}]}});
+    let out = run(&pod, ns, &[plain_java_instrumentation(ns)], &[]);
+    assert_eq!(out.mutated["spec"], pod["spec"]);
+    assert_eq!(out.decision.reason(), "instrumentation_not_found");
+    assert_eq!(
+        status(&out.mutated),
+        Some("java: not injected: Instrumentation non-existing-instance/doesnotexists not found; check the name and namespace in the annotation")
+    );
+    assert_eq!(out.decision.warnings.len(), 1);
+    insta::assert_yaml_snapshot!(out.mutated);
+}
+
 // === tests/e2e-instrumentation/instrumentation-java ===
 
 const E2E_NS: &str = "chainsaw-java";
