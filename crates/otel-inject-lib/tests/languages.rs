@@ -731,3 +731,96 @@ fn an_agent_without_a_list_beside_one_with_a_list_is_a_conflict(
         "{w}"
     );
 }
+
+// === The agent copy's settings from the CR ===
+
+/// The block key of `lang` in the Instrumentation.
+fn block_key(lang: Language) -> &'static str {
+    match lang {
+        JAVA => "java",
+        NODEJS => "nodejs",
+        PYTHON => "python",
+        _ => "dotnet",
+    }
+}
+
+/// `spec.imagePullPolicy` reaches the agent copy; `volumeLimitSize` sizes its emptyDir, and a
+/// `volumeClaimTemplate` replaces the emptyDir with an ephemeral volume.
+#[rstest]
+fn the_cr_sets_the_copys_pull_policy_and_volume(
+    #[values(JAVA, NODEJS, PYTHON, DOTNET)] lang: Language,
+) {
+    let init = agent_init(lang).expect("an agent copy");
+    let pod = pod_with(ask(lang, "true"), apps(&["app"]));
+    let run_spec = |spec: Value| {
+        run_lang(
+            &pod,
+            &NamespaceInfo::named(NS),
+            &[instrumentation(NS, "a", spec)],
+            &options(lang),
+        )
+        .mutated
+    };
+
+    let out = run_spec(json!({"imagePullPolicy": "Always",
+                              block_key(lang): {"volumeLimitSize": "500Mi"}}));
+    assert_eq!(
+        container(&out, "initContainers", init)["imagePullPolicy"],
+        json!("Always")
+    );
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([{"name": init, "emptyDir": {"sizeLimit": "500Mi"}}])
+    );
+
+    let template = json!({"spec": {"accessModes": ["ReadWriteOnce"],
+                                   "resources": {"requests": {"storage": "1Gi"}}}});
+    let out = run_spec(json!({block_key(lang): {"volumeClaimTemplate": template.clone()}}));
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([{"name": init, "ephemeral": {"volumeClaimTemplate": template}}])
+    );
+    assert!(container(&out, "initContainers", init)
+        .get("imagePullPolicy")
+        .is_none());
+}
+
+/// Two languages on one init container: each copy goes before it, in the operator's language
+/// order, after the init containers that come first.
+#[rstest]
+#[case::java_and_python(JAVA, PYTHON)]
+#[case::nodejs_and_dotnet(NODEJS, DOTNET)]
+#[case::python_and_sdk(PYTHON, SDK)]
+fn two_languages_on_one_init_container_get_their_copies_before_it(
+    #[case] first: Language,
+    #[case] second: Language,
+) {
+    let mut annotations = ask(first, "true");
+    annotations.extend(ask(second, "true"));
+    annotations.insert(ann_key("container-names"), json!("migrate"));
+    let mut pod = pod_with(annotations, apps(&["app"]));
+    pod["spec"]["initContainers"] = apps(&["wait-db", "migrate"]);
+    let out = run_lang(
+        &pod,
+        &NamespaceInfo::named(NS),
+        &[inst(NS, "a")],
+        &options(first),
+    );
+    let mut want = vec!["wait-db"];
+    want.extend(agent_init(first));
+    want.extend(agent_init(second));
+    want.push("migrate");
+    assert_eq!(init_names(&out.mutated), want);
+    assert!(injected_into(
+        &out.mutated,
+        "initContainers",
+        "migrate",
+        first
+    ));
+    assert!(injected_into(
+        &out.mutated,
+        "initContainers",
+        "migrate",
+        second
+    ));
+}
