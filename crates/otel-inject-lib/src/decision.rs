@@ -174,6 +174,7 @@ impl Reason {
                 Self::ContainerNotFound { .. }
                     | Self::EnvValueFrom(_)
                     | Self::LanguageNotSupported
+                    | Self::LanguageDisabled(_)
                     | Self::RequirementUnmet { .. }
             )
     }

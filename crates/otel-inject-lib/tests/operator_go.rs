@@ -233,6 +233,15 @@ fn go_is_off_by_default() {
         &InjectOptions::default(),
     );
     assert_eq!(out.decision.reason(), "language_disabled");
+    // As the operator's InstrumentationRequestRejected event: the user is told.
+    assert!(
+        out.decision
+            .warnings
+            .iter()
+            .any(|w| w.contains("--enable-go-instrumentation=false")),
+        "{:?}",
+        out.decision.warnings
+    );
     assert!(status(&out.mutated)
         .unwrap_or("")
         .contains("--enable-go-instrumentation=false"));
