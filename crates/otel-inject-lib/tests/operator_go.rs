@@ -270,3 +270,65 @@ fn go_beside_the_sdk_on_the_same_container() {
     let sidecar = container(&out.mutated, "containers", go::SIDECAR);
     assert!(env_names(sidecar).contains(&"OTEL_RESOURCE_ATTRIBUTES".to_string()));
 }
+
+/// `sdk_test.go` TestInjectGo "instrumentation with annotation in pod with multiple
+/// containers": a mesh proxy first, the app named in go-container-names; the sidecar goes
+/// last and describes `app`, env in the operator's order and values.
+#[test]
+fn sdk_inject_go_beside_a_mesh_proxy() {
+    let p = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"namespace": "ns", "annotations": {
+            "instrumentation.opentelemetry.io/inject-go": "true",
+            "instrumentation.opentelemetry.io/go-container-names": "app",
+            EXE: "foo"}},
+        "spec": {"containers": [
+            {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.20.1"},
+            {"name": "app", "image": "app:latest"}]}});
+    let i = instrumentation("ns", "go", json!({"go": {"image": "otel/go:1"}}));
+    let out = run_with(&p, &NamespaceInfo::named("ns"), &[i], &[], &go_on());
+    let names: Vec<&str> = out.mutated["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["istio-proxy", "app", go::SIDECAR]);
+    let sidecar = container(&out.mutated, "containers", go::SIDECAR);
+    assert_eq!(
+        env_names(sidecar),
+        [
+            "OTEL_NODE_IP",
+            "OTEL_POD_IP",
+            "OTEL_GO_AUTO_TARGET_EXE",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES_POD_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES_NODE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES"
+        ]
+    );
+    assert_eq!(env_value(sidecar, "OTEL_SERVICE_NAME"), Some("app"));
+    assert_eq!(
+        env_value(sidecar, "OTEL_RESOURCE_ATTRIBUTES"),
+        Some("k8s.container.name=app,k8s.namespace.name=ns,k8s.node.name=$(OTEL_RESOURCE_ATTRIBUTES_NODE_NAME),k8s.pod.name=$(OTEL_RESOURCE_ATTRIBUTES_POD_NAME),service.instance.id=ns.$(OTEL_RESOURCE_ATTRIBUTES_POD_NAME).app,service.namespace=ns,service.version=latest")
+    );
+    // Neither the proxy nor the app is touched.
+    assert!(container(&out.mutated, "containers", "istio-proxy")
+        .get("env")
+        .is_none());
+    assert!(container(&out.mutated, "containers", "app")
+        .get("env")
+        .is_none());
+}
+
+/// `golang_test.go` "inject env vars": `spec.go.env` in its order, after the executable.
+#[test]
+fn go_block_env_in_order() {
+    let p = pod(json!({"instrumentation.opentelemetry.io/inject-go": "true", EXE: "/app"}));
+    let spec = json!({"go": {"env": [{"name": "OTEL_1", "value": "foo"}, {"name": "OTEL_2", "value": "bar"}]}});
+    let out = run_with(&p, &NamespaceInfo::named(NS), &[inst(spec)], &[], &go_on());
+    let names = env_names(container(&out.mutated, "containers", go::SIDECAR));
+    assert_eq!(
+        &names[2..5],
+        ["OTEL_GO_AUTO_TARGET_EXE", "OTEL_1", "OTEL_2"]
+    );
+}
