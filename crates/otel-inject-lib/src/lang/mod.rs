@@ -232,6 +232,33 @@ impl CopyContainer<'_> {
     }
 }
 
+/// The pod step of an agent whose init container copies a directory of its image with
+/// `cp -r <source> <mount path>` into a volume mounted at the same path everywhere (Node.js,
+/// Python, .NET): the volume and that one init container.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn copy_tree_to_pod(
+    b: &mut PatchBuilder,
+    cx: &LangCx<'_>,
+    block: &dyn AgentBlock,
+    defaults: &Defaults,
+    (volume, init_container, mount_path): (&str, &str, &str),
+    source: &str,
+    first: &str,
+    sc: Option<Value>,
+) {
+    let init = CopyContainer {
+        name: init_container.into(),
+        image: defaults.image(block),
+        command: vec!["cp".into(), "-r".into(), source.into(), mount_path.into()],
+        resources: defaults.resources(block),
+        volume,
+        mount_path,
+        pull_policy: pull_policy(cx.inst),
+    }
+    .build(sc);
+    add_to_pod(b, self::volume(block, volume), vec![init], first);
+}
+
 /// The CR's `imagePullPolicy` for the agent init containers.
 pub(crate) fn pull_policy(inst: &Instrumentation) -> Option<&str> {
     inst.spec.image_pull_policy.as_deref()

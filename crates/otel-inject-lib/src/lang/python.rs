@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Annotations, CopyContainer, Defaults, LangCx, Unit, EMPTY_BLOCK};
+use super::{Annotations, Defaults, LangCx, Unit, EMPTY_BLOCK};
 use crate::annotations::{annotation_value, AnnotationError, Language};
 use crate::decision::Reason;
 use crate::env;
@@ -120,23 +120,8 @@ impl Unit for Python {
     }
 
     fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, first: &str, sc: Option<Value>) {
-        let block = block(cx.inst);
-        let init = CopyContainer {
-            name: INIT_CONTAINER.into(),
-            image: DEFAULTS.image(block),
-            command: vec![
-                "cp".into(),
-                "-r".into(),
-                cx.variant.into(),
-                MOUNT_PATH.into(),
-            ],
-            resources: DEFAULTS.resources(block),
-            volume: VOLUME,
-            mount_path: MOUNT_PATH,
-            pull_policy: super::pull_policy(cx.inst),
-        }
-        .build(sc);
-        super::add_to_pod(b, super::volume(block, VOLUME), vec![init], first);
+        let layout = (VOLUME, INIT_CONTAINER, MOUNT_PATH);
+        super::copy_tree_to_pod(b, cx, block(cx.inst), &DEFAULTS, layout, cx.variant, first, sc);
     }
 }
 
