@@ -359,59 +359,32 @@ pub trait AgentBlock {
     fn resources(&self) -> Option<&ResourceRequirements>;
 }
 
-impl AgentBlock for LanguageSpec {
-    fn image(&self) -> Option<&str> {
-        self.image.as_deref().filter(|i| !i.is_empty())
-    }
-    fn env(&self) -> &[EnvVar] {
-        &self.env
-    }
-    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
-        self.volume_claim_template.as_ref()
-    }
-    fn volume_limit_size(&self) -> Option<&Quantity> {
-        self.volume_limit_size.as_ref()
-    }
-    fn resources(&self) -> Option<&ResourceRequirements> {
-        self.resource_requirements.as_ref()
-    }
+/// The blocks differ only in what their resources key is called.
+macro_rules! agent_block {
+    ($block:ty, $resources:ident) => {
+        impl AgentBlock for $block {
+            fn image(&self) -> Option<&str> {
+                self.image.as_deref().filter(|i| !i.is_empty())
+            }
+            fn env(&self) -> &[EnvVar] {
+                &self.env
+            }
+            fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
+                self.volume_claim_template.as_ref()
+            }
+            fn volume_limit_size(&self) -> Option<&Quantity> {
+                self.volume_limit_size.as_ref()
+            }
+            fn resources(&self) -> Option<&ResourceRequirements> {
+                self.$resources.as_ref()
+            }
+        }
+    };
 }
 
-impl AgentBlock for Java {
-    fn image(&self) -> Option<&str> {
-        self.image.as_deref().filter(|i| !i.is_empty())
-    }
-    fn env(&self) -> &[EnvVar] {
-        &self.env
-    }
-    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
-        self.volume_claim_template.as_ref()
-    }
-    fn volume_limit_size(&self) -> Option<&Quantity> {
-        self.volume_limit_size.as_ref()
-    }
-    fn resources(&self) -> Option<&ResourceRequirements> {
-        self.resources.as_ref()
-    }
-}
-
-impl AgentBlock for Go {
-    fn image(&self) -> Option<&str> {
-        self.image.as_deref().filter(|i| !i.is_empty())
-    }
-    fn env(&self) -> &[EnvVar] {
-        &self.env
-    }
-    fn volume_claim_template(&self) -> Option<&PersistentVolumeClaimTemplate> {
-        self.volume_claim_template.as_ref()
-    }
-    fn volume_limit_size(&self) -> Option<&Quantity> {
-        self.volume_limit_size.as_ref()
-    }
-    fn resources(&self) -> Option<&ResourceRequirements> {
-        self.resource_requirements.as_ref()
-    }
-}
+agent_block!(LanguageSpec, resource_requirements);
+agent_block!(Java, resources);
+agent_block!(Go, resource_requirements);
 
 impl InstrumentationSpec {
     /// `defaults.useLabelsForResourceAttributes`.
