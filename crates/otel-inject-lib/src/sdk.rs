@@ -243,6 +243,32 @@ fn service_version(inputs: &SdkInputs<'_>, c: &Value) -> Option<String> {
     crate::image::service_version(container::image(c))
 }
 
+/// How the SDK configuration would describe a container: its resource attributes (the
+/// operator's `createResourceMap`, before the downward-API references are added) and its
+/// service name (`chooseServiceName`). For agents configured by a file instead of env vars
+/// (the web servers' modules), which write the same description into that file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Description {
+    /// `OTEL_SERVICE_NAME` as the SDK step would choose it.
+    pub service_name: String,
+    /// The resource attributes, keys the container already sets in its own
+    /// `OTEL_RESOURCE_ATTRIBUTES` left out.
+    pub resource: ResourceAttributes,
+}
+
+/// Describes container `c` (as it is now) of the pod in `inputs`.
+pub(crate) fn describe(inputs: &SdkInputs<'_>, c: &Value) -> Description {
+    let existing: Vec<&str> = container::env_value(c, envn::OTEL_RESOURCE_ATTRIBUTES)
+        .map(existing_keys)
+        .unwrap_or_default();
+    let resource = resource_map(inputs, c, &existing);
+    let service_name = service_name(inputs, &resource, c);
+    Description {
+        service_name,
+        resource,
+    }
+}
+
 /// The operator's `naming.Truncate(prefix+"%s", 63, name)`: shorten the name so the whole fits,
 /// then trim non-alphanumerics from both ends.
 pub(crate) fn truncated_name(prefix: &str, name: &str) -> String {
@@ -314,13 +340,17 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
             ),
         );
     }
+    // `optional: true`, unlike the operator: a Secret or ConfigMap that does not exist (yet)
+    // leaves the mount empty and the pod starts, where a required one holds it in
+    // ContainerCreating. Checking existence instead would take `get` on every Secret in the
+    // cluster, which reads their contents; the exporter says which file it misses.
     let mut mounts = Vec::new();
     if !secret.is_empty() {
         let name = truncated_name("otel-auto-secret-", secret);
         mounts.push((
             name.clone(),
             secret_mount.clone(),
-            json!({"name": name, "secret": {"secretName": secret}}),
+            json!({"name": name, "secret": {"secretName": secret, "optional": true}}),
         ));
     }
     if !cm.is_empty() {
@@ -328,7 +358,7 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
         mounts.push((
             name.clone(),
             cm_mount.clone(),
-            json!({"name": name, "configMap": {"name": cm}}),
+            json!({"name": name, "configMap": {"name": cm, "optional": true}}),
         ));
     }
     for (name, mount_path, volume) in mounts {

@@ -1440,13 +1440,16 @@ fn e2e_instrumentation_java_tls() {
             JAVA_VOLUME
         ]
     );
+    // DIFFERENCE: `optional: true` (the operator's are required): a missing Secret or
+    // ConfigMap leaves the mount empty and the pod starts, instead of holding it in
+    // ContainerCreating.
     assert_eq!(
         out.mutated["spec"]["volumes"][0],
-        json!({"name": "otel-auto-secret-client-certs", "secret": {"secretName": "client-certs"}})
+        json!({"name": "otel-auto-secret-client-certs", "secret": {"secretName": "client-certs", "optional": true}})
     );
     assert_eq!(
         out.mutated["spec"]["volumes"][1],
-        json!({"name": "otel-auto-configmap-ca", "configMap": {"name": "ca"}})
+        json!({"name": "otel-auto-configmap-ca", "configMap": {"name": "ca", "optional": true}})
     );
     insta::assert_yaml_snapshot!(out.mutated);
 }

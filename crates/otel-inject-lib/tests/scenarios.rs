@@ -525,8 +525,9 @@ fn exporter_tls_mounts_secret_and_configmap() {
     );
     assert_eq!(
         out.mutated["spec"]["volumes"],
-        json!([{"name": "otel-auto-secret-otel-client", "secret": {"secretName": "otel-client"}},
-               {"name": "otel-auto-configmap-otel-ca", "configMap": {"name": "otel-ca"}}])
+        // Optional, so a Secret or ConfigMap that does not exist never holds the pod.
+        json!([{"name": "otel-auto-secret-otel-client", "secret": {"secretName": "otel-client", "optional": true}},
+               {"name": "otel-auto-configmap-otel-ca", "configMap": {"name": "otel-ca", "optional": true}}])
     );
     insta::assert_yaml_snapshot!(out.mutated);
 }

@@ -93,6 +93,10 @@ fn every_guarded_claim_names_tests_that_exist() {
             };
             let defined = source.lines().any(|l| {
                 let l = l.trim_start();
+                let l = l
+                    .strip_prefix("pub(crate) ")
+                    .or_else(|| l.strip_prefix("pub "))
+                    .unwrap_or(l);
                 let l = l.strip_prefix("async ").unwrap_or(l);
                 l.strip_prefix("fn ")
                     .and_then(|rest| rest.strip_prefix(test))
