@@ -385,6 +385,8 @@ macro_rules! agent_block {
 agent_block!(LanguageSpec, resource_requirements);
 agent_block!(Java, resources);
 agent_block!(Go, resource_requirements);
+agent_block!(ApacheHttpd, resource_requirements);
+agent_block!(Nginx, resource_requirements);
 
 impl InstrumentationSpec {
     /// `defaults.useLabelsForResourceAttributes`.

@@ -195,6 +195,7 @@ pub fn mutate(ctx: &PodContext<'_>) -> InjectionDecision {
         configured: HashMap::new(),
         owners: [None, None],
         owners_used: false,
+        injected: Vec::new(),
     };
     for p in &planned {
         let l = run.language(p);
@@ -368,6 +369,8 @@ struct Injection<'c, 'a> {
     owners: [Option<OwnerAttributes>; 2],
     /// Whether a language was injected, so that missing owners are warned about (once).
     owners_used: bool,
+    /// The languages injected so far, in order (a unit may not share the pod with another).
+    injected: Vec<Language>,
 }
 
 impl Injection<'_, '_> {
@@ -444,6 +447,8 @@ impl Injection<'_, '_> {
             pod: self.pod,
             ns: self.ctx.namespace,
             targets: &targets,
+            sdk: &inputs,
+            before: &self.injected,
         };
 
         // The working copy's own index: an earlier language's pod step may have inserted an
@@ -520,6 +525,7 @@ impl Injection<'_, '_> {
                     &self.pod,
                 );
                 p.unit.pod(&mut self.builder, &cx, first, sc);
+                self.injected.push(p.lang);
             }
         }
         out

@@ -7,8 +7,8 @@
 //!
 //! Where we differ on purpose, the test says so (`DIFFERENCE:`): a pod the operator leaves
 //! unchanged because its container lists contradict each other gets the status annotation and
-//! a warning naming the fix; apache-httpd is not injected yet and is reported; and the agent
-//! copies' hardened security context and CR defaults, as in the per-language files.
+//! a warning naming the fix; and the agent copies' hardened security context and CR
+//! defaults, as in the per-language files.
 //!
 //! The Go-only cases (TestGoContainerAnnotationsDuplicateDetection,
 //! TestMultiLanguageCommonContainerNamesDuplicateDetection) are in `operator_go.rs`' domain;
@@ -19,7 +19,7 @@ mod common;
 
 use common::operator::*;
 use common::*;
-use otel_inject_lib::lang::{dotnet, go, java, nodejs, python};
+use otel_inject_lib::lang::{apache_httpd, dotnet, go, java, nodejs, python};
 use otel_inject_lib::{InjectOptions, Language, NamespaceInfo, Outcome as O};
 use rstest::rstest;
 use serde_json::{json, Value};
@@ -1172,39 +1172,17 @@ spec:
       readOnly: true
 "##;
 
-/// Five languages and the SDK, one container each, by their lists. DIFFERENCE: apache-httpd
-/// is not injected yet: its container is left as written, its two init containers are not
-/// added, and the status says so; everything else is the operator's pod.
+/// Five languages and the SDK, one container each, by their lists: the operator's pod, Apache
+/// httpd's clone and agent init containers included.
 #[test]
 fn e2e_instrumentation_multi_multicontainer() {
-    let (pod, _) = manifest_pod(MULTI_APP, E2E_NS);
     let out = run_manifests(MULTI_APP, &[MULTI_INSTRUMENTATION], E2E_NS);
-    let mut expected = assert_file_pod(MULTI_ASSERT);
-    expected["spec"]["containers"][5] = json!({"name": "apache-httpd-app"});
-    if let Some(inits) = expected["spec"]["initContainers"].as_array_mut() {
-        inits.retain(|c| !c["name"].as_str().unwrap_or("").starts_with("otel-agent-"));
-    }
-    assert_contains(&out.mutated, &expected);
-    assert_eq!(
-        container(&out.mutated, "containers", "apache-httpd-app"),
-        container(&pod, "containers", "apache-httpd-app")
-    );
-    let apache = out
-        .decision
-        .languages
-        .iter()
-        .find(|l| l.language == Language::ApacheHttpd)
-        .expect("apache-httpd reported");
-    assert_eq!(apache.reason.label(), "language_not_supported");
-    for l in out
-        .decision
-        .languages
-        .iter()
-        .filter(|l| l.language != Language::ApacheHttpd)
-    {
+    assert_contains(&out.mutated, &assert_file_pod(MULTI_ASSERT));
+    for l in &out.decision.languages {
         assert_eq!(l.outcome(), O::Injected, "{l:?}");
     }
-    // The copies' images: the CR names none, so the defaults, in the operator's order.
+    // The copies' images: the CR names none, so the defaults, in the operator's order (Apache
+    // httpd's clone runs the app's image).
     let images: Vec<&str> = out.mutated["spec"]["initContainers"]
         .as_array()
         .into_iter()
@@ -1217,15 +1195,35 @@ fn e2e_instrumentation_multi_multicontainer() {
             java::DEFAULT_IMAGE,
             nodejs::DEFAULT_IMAGE,
             python::DEFAULT_IMAGE,
-            dotnet::DEFAULT_IMAGE
+            dotnet::DEFAULT_IMAGE,
+            "ghcr.io/open-telemetry/opentelemetry-operator/e2e-test-app-apache-httpd:main",
+            apache_httpd::DEFAULT_IMAGE,
         ]
     );
     // The user's volume stays first, the agents' follow in language order.
     assert_eq!(
         volume_names(&out.mutated),
-        ["nginx-conf", JAVA_INIT, NODE_INIT, PY_INIT, DOTNET_INIT]
+        [
+            "nginx-conf",
+            JAVA_INIT,
+            NODE_INIT,
+            PY_INIT,
+            DOTNET_INIT,
+            "otel-apache-conf-dir",
+            "otel-apache-agent"
+        ]
     );
-    insta::assert_yaml_snapshot!(out.mutated);
+    let mut pod = out.mutated.clone();
+    for c in pod["spec"]["initContainers"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if c["args"][0] == apache_httpd::ATTACH_SCRIPT {
+            c["args"][0] = json!("<apache_httpd.sh>");
+        }
+    }
+    insta::assert_yaml_snapshot!(pod);
 }
 
 // === tests/e2e-multi-instrumentation/instrumentation-multi-no-containers ===

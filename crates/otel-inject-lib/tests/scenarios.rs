@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use otel_inject_lib::{InjectOptions, NamespaceInfo, Outcome as O};
+use otel_inject_lib::{InjectOptions, Language, NamespaceInfo, Outcome as O};
 use serde_json::json;
 
 const NS: &str = "e2e-dotnet";
@@ -923,23 +923,55 @@ fn sampler_argument_alone_blocks_the_sampler() {
     insta::assert_yaml_snapshot!(out.mutated);
 }
 
+/// Every language the annotations can ask for has a unit, so none is reported as "not
+/// supported" any more: `inject-apache-httpd` is injected (on by default, as in the
+/// operator), `inject-nginx` is injected once switched on, and switched off (its default) it
+/// is reported in the status and a warning, never ignored silently.
 #[test]
-fn unsupported_languages_are_reported_not_ignored() {
+fn every_requested_language_is_injected_or_reported() {
+    assert_eq!(
+        otel_inject_lib::lang::supported().collect::<Vec<_>>(),
+        Language::ALL,
+        "a language without a unit would be reported as not supported"
+    );
     let pod = deployment_pod(
         NS,
         json!({"instrumentation.opentelemetry.io/inject-apache-httpd": "true"}),
         dotnet_app(),
     );
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
-    assert_eq!(out.decision.reason(), "language_not_supported");
-    let status = status(&out.mutated).unwrap_or("").to_string();
+    assert_eq!(out.decision.outcome(), O::Injected);
     assert!(
-        status.starts_with(
-            "apache-httpd: not injected: otel-inject does not inject this language yet; it injects java, nodejs, python, dotnet, go, sdk"
-        ),
-        "{status}"
+        status(&out.mutated)
+            .unwrap_or("")
+            .starts_with("apache-httpd: injected into myapp"),
+        "{:?}",
+        status(&out.mutated)
     );
-    insta::assert_yaml_snapshot!(out.mutated);
+    insta::assert_yaml_snapshot!(out.mutated, {".spec.initContainers[].args[0]" => "<script>"});
+
+    let pod = deployment_pod(
+        NS,
+        json!({"instrumentation.opentelemetry.io/inject-nginx": "true"}),
+        dotnet_app(),
+    );
+    let off = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
+    assert_eq!(off.decision.reason(), "language_disabled");
+    assert!(off
+        .decision
+        .warnings
+        .iter()
+        .any(|w| w.contains("nginx injection is switched off")));
+    let mut options = InjectOptions::default();
+    options.set_enabled(Language::Nginx, true);
+    let on = run_with(
+        &pod,
+        &NamespaceInfo::named(NS),
+        &[dotnet_instrumentation(NS)],
+        &[],
+        &options,
+    );
+    assert_eq!(on.decision.outcome(), O::Injected);
 }
 
 #[test]

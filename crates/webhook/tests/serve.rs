@@ -678,15 +678,40 @@ async fn owner_lookups_are_counted_by_source() {
     assert!(!metrics.contains(r#"source="api""#), "{metrics}");
 }
 
-/// A language otel-inject does not inject yet is reported in an admission warning (which
-/// kubectl prints) and a metric, never ignored silently. nginx is the last of the operator's
-/// runtimes on the plan; when it lands, pick a language that is still missing, or delete this.
+/// Apache httpd (on by default, as in the operator) goes through the same server path: the
+/// patch adds the clone of the app container and the module's init container, and the
+/// counter names the language. nginx, off by default, is reported in an admission warning
+/// (which kubectl prints) and a metric, never ignored silently.
 #[tokio::test]
-async fn a_language_not_injected_yet_gets_a_warning() {
+async fn apache_httpd_is_injected_and_nginx_is_off_by_default() {
     let server = start(shop_view()).await;
     let connector = tls_client(&[&server.ca_pem]);
     let mut conn = connect(&connector, server.running.addr).await.unwrap();
     let mut review = fixture_json("dotnet-pod-create.json");
+    review["request"]["object"]["metadata"]["annotations"] =
+        serde_json::json!({"instrumentation.opentelemetry.io/inject-apache-httpd": "true"});
+    let (status, body) =
+        post_json(&mut conn, "/mutate", serde_json::to_vec(&review).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = review_of(&body);
+    assert_eq!(answer["response"]["allowed"], true);
+    let patch: json_patch::Patch = serde_json::from_value(decoded_patch(&answer).unwrap()).unwrap();
+    let mut pod = review["request"]["object"].clone();
+    json_patch::patch(&mut pod, &patch).expect("the patch applies");
+    let inits: Vec<&str> = pod["spec"]["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        inits,
+        [
+            "otel-agent-source-container-clone",
+            "otel-agent-attach-apache"
+        ]
+    );
+
     review["request"]["object"]["metadata"]["annotations"] =
         serde_json::json!({"instrumentation.opentelemetry.io/inject-nginx": "true"});
     let (status, body) =
@@ -699,14 +724,21 @@ async fn a_language_not_injected_yet_gets_a_warning() {
         warnings
             .iter()
             .any(|w| w.starts_with("otel-inject: nginx not injected")
-                && w.contains("does not inject this language yet")),
+                && w.contains("--enable-nginx-instrumentation=false")),
         "{warnings:?}"
     );
     let (_, metrics) = admin_get(server.running.admin_addr.unwrap(), "/metrics").await;
     assert_eq!(
         sample(
             &metrics,
-            r#"otel_inject_admissions_total{outcome="skipped",language="nginx",reason="language_not_supported"}"#
+            r#"otel_inject_admissions_total{outcome="injected",language="apache-httpd",reason="injected"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"otel_inject_admissions_total{outcome="skipped",language="nginx",reason="language_disabled"}"#
         ),
         1.0
     );

@@ -26,13 +26,17 @@ use crate::instrumentation::{AgentBlock, EnvVar, Instrumentation, LanguageSpec};
 use crate::names::DEFAULT_VOLUME_SIZE_LIMIT;
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
+use crate::sdk::{self, Description, SdkInputs};
 
+pub mod apache_httpd;
 pub mod dotnet;
 pub mod go;
 pub mod java;
+pub mod nginx;
 pub mod nodejs;
 pub mod python;
 mod sdk_only;
+pub mod webserver;
 
 /// The languages otel-inject injects, in the operator's order. A language requested but not
 /// listed here is reported as not supported.
@@ -42,6 +46,8 @@ pub(crate) static UNITS: &[&dyn Unit] = &[
     &python::Python,
     &dotnet::DotNet,
     &go::Go,
+    &apache_httpd::ApacheHttpd,
+    &nginx::Nginx,
     &sdk_only::Sdk,
 ];
 
@@ -57,13 +63,25 @@ pub fn supported() -> impl Iterator<Item = Language> {
 
 /// What a unit's steps read: the Instrumentation, the pod-wide option its annotation chose
 /// (the .NET runtime's profiler path, Python's copy source; empty for languages without one),
-/// the pod as it came in, its namespace, and the language's target containers.
+/// the pod as it came in, its namespace, the language's target containers, what the SDK
+/// configuration is computed from, and the languages already injected into this pod.
 pub(crate) struct LangCx<'a> {
     pub inst: &'a Instrumentation,
     pub variant: &'static str,
     pub pod: PodView<'a>,
     pub ns: &'a NamespaceInfo,
     pub targets: &'a [String],
+    pub sdk: &'a SdkInputs<'a>,
+    /// The languages injected into this pod before this one, in the operator's order.
+    pub before: &'a [Language],
+}
+
+impl LangCx<'_> {
+    /// Container `c` (as it is now) as the SDK configuration would describe it: for an agent
+    /// that takes the service name and resource attributes from a file rather than the env.
+    pub fn describe(&self, c: &Value) -> Description {
+        sdk::describe(self.sdk, c)
+    }
 }
 
 /// Namespace and pod annotations.
@@ -104,7 +122,9 @@ pub(crate) trait Unit: Sync {
         app
     }
 
-    /// Step 1: the language block's `env` (append-if-absent) and the agent mount.
+    /// Step 1: the language block's `env` (append-if-absent) and the agent mount. The web
+    /// servers also add their init containers here, on the first container, because one of
+    /// them is a copy of that container as it is at this step (the operator's order).
     fn container_env_and_mount(&self, _b: &mut PatchBuilder, _c: ContainerRef, _cx: &LangCx<'_>) {}
 
     /// Step 4: the language's own variables, after the common env.
@@ -337,6 +357,7 @@ pub(crate) mod testing {
     use crate::instrumentation::Instrumentation;
     use crate::patch::{ContainerRef, PatchBuilder};
     use crate::pod::{ContainerList, PodView};
+    use crate::sdk::{OwnerAttributes, SdkInputs};
 
     /// An Instrumentation from its `spec`.
     pub fn inst(spec: Value) -> Instrumentation {
@@ -361,12 +382,22 @@ pub(crate) mod testing {
     ) -> R {
         let ns = NamespaceInfo::named("ns");
         let view = PodView::new(pod);
+        let owners = OwnerAttributes::default();
+        let sdk = SdkInputs {
+            inst,
+            ns: &ns,
+            pod: view,
+            owners: &owners,
+            argo: false,
+        };
         f(&LangCx {
             inst,
             variant,
             pod: view,
             ns: &ns,
             targets: &[],
+            sdk: &sdk,
+            before: &[],
         })
     }
 
