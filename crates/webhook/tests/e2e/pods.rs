@@ -4,7 +4,7 @@
 //!
 //! 10. A Deployment injected through the API server: the agent init container really copies the
 //!     agent image's files into the shared volume, and the app container (busybox) sees them at
-//!     the paths its env names, with that env resolved by the real kubelet (pod name, UID, node
+//!     the paths its env names (and starts although the exporter's TLS Secret does not exist), with that env resolved by the real kubelet (pod name, UID, node
 //!     name, pod IP, `$(VAR)` references inside `OTEL_RESOURCE_ATTRIBUTES`).
 //! 11. The SDK examples (orders-api -> inventory-api) as pods on a Debian base image, injected by
 //!     the webhook with `inject-sdk`, exporting to a real Jaeger on the host (the bridge address
@@ -143,7 +143,10 @@ pub async fn scenario_agent_copy(cluster: &mut Cluster, node: &str) -> Result<St
             json!({}),
             "dotnet",
             json!({
-                "exporter": {"endpoint": "http://jaeger-collector.monitoring:4318"},
+                // The TLS Secret does not exist: its volume is optional, so the pod still
+                // starts (a required one holds it in ContainerCreating).
+                "exporter": {"endpoint": "https://jaeger-collector.monitoring:4318",
+                             "tls": {"secretName": "absent-client-certs", "ca_file": "ca.crt"}},
                 "sampler": {"type": "parentbased_always_on"},
                 "resource": {"addK8sUIDAttributes": true},
                 "dotnet": {"image": agent}
@@ -160,6 +163,8 @@ test -f "$DOTNET_STARTUP_HOOKS" && echo "file DOTNET_STARTUP_HOOKS"
 test -d "$DOTNET_ADDITIONAL_DEPS" && echo "dir DOTNET_ADDITIONAL_DEPS"
 test -d "$DOTNET_SHARED_STORE" && echo "dir DOTNET_SHARED_STORE"
 test -d "$OTEL_DOTNET_AUTO_HOME" && echo "dir OTEL_DOTNET_AUTO_HOME"
+test -d /otel-auto-instrumentation-secret-absent-client-certs && echo "dir TLS mount"
+test -e "$OTEL_EXPORTER_OTLP_CERTIFICATE" || echo "no CA file"
 echo "== done"; exec sleep 3600"#;
     let pod = run_deployment(
         cluster,
@@ -207,6 +212,9 @@ echo "== done"; exec sleep 3600"#;
         "dir DOTNET_ADDITIONAL_DEPS",
         "dir DOTNET_SHARED_STORE",
         "dir OTEL_DOTNET_AUTO_HOME",
+        // The missing Secret's mount is there, empty: the pod started without it.
+        "dir TLS mount",
+        "no CA file",
     ] {
         ensure!(log.lines().any(|l| l == check), "{check} missing:\n{log}");
     }
