@@ -145,7 +145,16 @@ impl Unit for DotNet {
 
     fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, first: &str, sc: Option<Value>) {
         let layout = (VOLUME, INIT_CONTAINER, MOUNT_PATH);
-        super::copy_tree_to_pod(b, cx, block(cx.inst), &DEFAULTS, layout, IMAGE_SOURCE, first, sc);
+        super::copy_tree_to_pod(
+            b,
+            cx,
+            block(cx.inst),
+            &DEFAULTS,
+            layout,
+            IMAGE_SOURCE,
+            first,
+            sc,
+        );
     }
 }
 
