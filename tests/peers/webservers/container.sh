@@ -79,7 +79,15 @@ if [ "$caps" = none ]; then
 	run+=(--inh-caps=-all --bounding-set=-all --no-new-privs)
 fi
 cd "$r"
+set +e
 if [ ${#run[@]} -gt 0 ]; then
-	exec chroot "$r" /usr/bin/setpriv "${run[@]}" -- "$@"
+	chroot "$r" /usr/bin/setpriv "${run[@]}" -- "$@"
+else
+	chroot "$r" "$@"
 fi
-exec chroot "$r" "$@"
+rc=$?
+# The mounts go with the namespace; the directory they were on is the host's.
+cd /
+umount -R "$r" 2>/dev/null || umount -l "$r"
+rmdir "$r"
+exit "$rc"
