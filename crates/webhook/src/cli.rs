@@ -235,13 +235,13 @@ pub struct InjectFlags {
     /// Inject .NET auto-instrumentation when asked to (the operator's flag and default).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_DOTNET_INSTRUMENTATION", alias = "enable-dotnet")]
     pub enable_dotnet_instrumentation: bool,
-    /// Inject Go (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    /// Inject Go auto-instrumentation when asked to (the operator's flag and default).
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_GO_INSTRUMENTATION")]
     pub enable_go_instrumentation: bool,
-    /// Inject Apache httpd (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    /// Inject Apache httpd auto-instrumentation when asked to (the operator's flag and default).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_APACHE_HTTPD_INSTRUMENTATION")]
     pub enable_apache_httpd_instrumentation: bool,
-    /// Inject nginx (not injected yet) auto-instrumentation when asked to (the operator's flag and default).
+    /// Inject nginx auto-instrumentation when asked to (the operator's flag and default).
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set, env = "OTEL_INJECT_ENABLE_NGINX_INSTRUMENTATION")]
     pub enable_nginx_instrumentation: bool,
     /// Honour per-language container lists (`instrumentation.opentelemetry.io/dotnet-container-names`).
