@@ -22,6 +22,8 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 3;
     /// `serve` could not start: TLS material invalid, address in use, cluster unreachable.
     pub const STARTUP: u8 = 4;
+    /// An offline command run with `--strict` printed warnings (its output is still written).
+    pub const STRICT_WARNINGS: u8 = 5;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -30,7 +32,8 @@ Exit codes:
   1  unexpected failure (internal error, cannot write output, server stopped abnormally)
   2  invalid command line
   3  an input document or cluster file is invalid (the message names file, document number and field)
-  4  serve could not start (TLS material invalid, cannot bind, Kubernetes API unreachable)";
+  4  serve could not start (TLS material invalid, cannot bind, Kubernetes API unreachable)
+  5  inject/review/explain --strict printed warnings (the output is still written)";
 
 /// Mutating admission webhook that injects OpenTelemetry auto-instrumentation, compatible
 /// with the OpenTelemetry Operator's annotations and Instrumentation resource.
@@ -308,6 +311,11 @@ pub struct OfflineArgs {
         env = "OTEL_INJECT_NAMESPACE"
     )]
     pub namespace: String,
+    /// Exit with code 5 when any warning was printed (a workload that asked for
+    /// instrumentation and got none, a language skipped, the built-in default Instrumentation
+    /// used, an unknown Instrumentation field), for CI. The output is written all the same.
+    #[arg(long, env = "OTEL_INJECT_STRICT")]
+    pub strict: bool,
     #[command(flatten)]
     pub inject: InjectFlags,
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::{
     cli::{exit, Command, OfflineArgs},
     manifest::read_source,
-    offline::{self, OfflineError, OfflineOptions},
+    offline::{self, OfflineError, OfflineOptions, OfflineReport},
     serve,
 };
 
@@ -17,20 +17,20 @@ pub async fn run(command: Command) -> u8 {
             let output = args.output;
             offline_command(&args.input, |text, source, options| {
                 Box::pin(
-                    async move { offline::inject_stream(&text, &source, &options, output).await },
+                    async move { offline::inject_report(&text, &source, &options, output).await },
                 )
             })
             .await
         }
         Command::Review(args) => {
             offline_command(&args, |text, source, options| {
-                Box::pin(async move { offline::review_stream(&text, &source, &options).await })
+                Box::pin(async move { offline::review_report(&text, &source, &options).await })
             })
             .await
         }
         Command::Explain(args) => {
             offline_command(&args, |text, source, options| {
-                Box::pin(async move { offline::explain_stream(&text, &source, &options).await })
+                Box::pin(async move { offline::explain_report(&text, &source, &options).await })
             })
             .await
         }
@@ -45,8 +45,9 @@ pub async fn run(command: Command) -> u8 {
     }
 }
 
-type OfflineFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, OfflineError>> + Send>>;
+type OfflineFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<OfflineReport, OfflineError>> + Send>,
+>;
 
 async fn offline_command(
     args: &OfflineArgs,
@@ -70,7 +71,21 @@ async fn offline_command(
         inject: args.inject.options(),
     };
     match run(text, source, options).await {
-        Ok(out) => write_out(&out),
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("otel-inject: warning: {warning}");
+            }
+            let code = write_out(&report.output);
+            if code == exit::OK && args.strict && !report.warnings.is_empty() {
+                eprintln!(
+                    "otel-inject: --strict: {} warning(s) above; exiting with code {}",
+                    report.warnings.len(),
+                    exit::STRICT_WARNINGS
+                );
+                return exit::STRICT_WARNINGS;
+            }
+            code
+        }
         Err(OfflineError::Input(e)) => {
             eprintln!("otel-inject: {e}");
             exit::INVALID_INPUT

@@ -5,12 +5,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use otel_inject_lib::{mutate, InjectOptions, InjectionDecision, PodContext};
+use otel_inject_lib::{
+    decision::{Outcome, Reason},
+    mutate, InjectOptions, InjectionDecision, PodContext,
+};
 use serde_json::{json, Value};
 
 use crate::{
     admission::Admission,
-    cluster::{lookup, ClusterObjects, ClusterView, StaticView},
+    cluster::{
+        lookup, static_view::default_instrumentation, ClusterObjects, ClusterView, StaticView,
+    },
     manifest::{parse_stream, Document, ManifestError, StreamFormat},
     metrics::Metrics,
 };
@@ -55,6 +60,98 @@ pub enum OfflineError {
     /// Something unexpected (internal error).
     #[error("{0}")]
     Internal(String),
+}
+
+/// What an offline command produced: its output, and the warnings it prints on standard error
+/// (one line each). `--strict` turns any warning into a failure, for CI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OfflineReport {
+    /// What goes to standard output.
+    pub output: String,
+    /// One line each, without the `otel-inject: warning: ` prefix.
+    pub warnings: Vec<String>,
+}
+
+/// The warnings of one run: what was asked for and not done, and what was assumed.
+#[derive(Debug, Default)]
+struct Warnings {
+    lines: Vec<String>,
+    /// Some decision used the built-in default Instrumentation.
+    default_served: bool,
+}
+
+impl Warnings {
+    fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// One line when the workload asked for instrumentation and got none, and one per language
+    /// (or container) skipped, with the reason. Explicit opt-outs (`"false"`) and pods that are
+    /// already instrumented are quiet: re-running `inject` on its own output says nothing.
+    fn decision(&mut self, at: &str, decision: &InjectionDecision) {
+        if decision
+            .languages
+            .iter()
+            .any(|l| l.instrumentation.is_some())
+        {
+            self.default_served = true;
+        }
+        if let Some(reason) = &decision.pod_reason {
+            if reason.outcome() == Outcome::Failed {
+                self.push(format!("{at}: nothing injected: {reason}"));
+            }
+            return;
+        }
+        let asked: Vec<_> = decision
+            .languages
+            .iter()
+            .filter(|l| l.reason != Reason::AnnotationFalse)
+            .collect();
+        let missed: Vec<_> = asked
+            .iter()
+            .filter(|l| matches!(l.outcome(), Outcome::Skipped | Outcome::Failed))
+            .collect();
+        if missed.is_empty() {
+            for l in asked.iter().filter(|l| l.outcome() == Outcome::Injected) {
+                for c in l
+                    .containers
+                    .iter()
+                    .filter(|c| !c.injected() && c.reason.warrants_warning())
+                {
+                    self.push(format!(
+                        "{at}: {} not injected into container {}: {}",
+                        l.language, c.container, c.reason
+                    ));
+                }
+            }
+            return;
+        }
+        if !asked.iter().any(|l| l.outcome() == Outcome::Injected) {
+            let names: Vec<String> = missed.iter().map(|l| l.language.to_string()).collect();
+            self.push(format!(
+                "{at}: asked for instrumentation ({}) and got none",
+                names.join(", ")
+            ));
+        }
+        for l in &missed {
+            self.push(format!("{at}: {} not injected: {}", l.language, l.reason));
+        }
+    }
+
+    /// The lines, the built-in default's first.
+    fn finish(mut self, input: &Input) -> Vec<String> {
+        if self.default_served {
+            if let Some(endpoint) = &input.default_endpoint {
+                self.lines.insert(
+                    0,
+                    format!(
+                        "no --cluster file and no Instrumentation in the input: the built-in default Instrumentation served, exporting to {endpoint}; pass the cluster's Instrumentations with --cluster FILE"
+                    ),
+                );
+            }
+        }
+        self.lines
+    }
 }
 
 /// Where a pod spec sits in a workload.
@@ -189,6 +286,8 @@ struct Input {
     docs: Vec<Document>,
     view: StaticView,
     source: String,
+    /// The built-in default Instrumentation's endpoint, when it is in use.
+    default_endpoint: Option<String>,
 }
 
 fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, OfflineError> {
@@ -202,11 +301,24 @@ fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, Off
         objects.add(&doc.value, &options.default_namespace, source, doc.number)?;
     }
     let view = StaticView::with_default_instrumentation(objects).map_err(OfflineError::Internal)?;
+    let default_endpoint = if view.uses_default_instrumentation() {
+        let default = default_instrumentation().map_err(OfflineError::Internal)?;
+        Some(
+            default
+                .spec
+                .exporter
+                .and_then(|e| e.endpoint)
+                .unwrap_or_else(|| "the SDK's default endpoint".to_string()),
+        )
+    } else {
+        None
+    };
     Ok(Input {
         format,
         docs,
         view,
         source: source.to_string(),
+        default_endpoint,
     })
 }
 
@@ -286,9 +398,21 @@ pub async fn inject_stream(
     options: &OfflineOptions,
     output: OutputFormat,
 ) -> Result<String, OfflineError> {
+    Ok(inject_report(text, source, options, output).await?.output)
+}
+
+/// [`inject_stream`], with the warnings.
+pub async fn inject_report(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+    output: OutputFormat,
+) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
+    let mut warnings = Warnings::default();
     let mut out_docs: Vec<(bool, Document)> = Vec::new();
-    for doc in input.docs {
+    for doc in &input.docs {
+        let doc = doc.clone();
         let mut value = doc.value.clone();
         let mut targets = Vec::new();
         for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
@@ -304,6 +428,7 @@ pub async fn inject_stream(
                         pod_target(item, &options.default_namespace, &input.source, doc.number)?
                     {
                         let decision = decide(&input.view, &target, &options.inject).await;
+                        warnings.decision(&at(&input.source, doc.number, &target), &decision);
                         changed |= !decision.patch.0.is_empty();
                         apply(item, &target, &decision).map_err(|e| {
                             ManifestError::new(
@@ -318,6 +443,7 @@ pub async fn inject_stream(
         } else {
             for target in targets {
                 let decision = decide(&input.view, &target, &options.inject).await;
+                warnings.decision(&at(&input.source, doc.number, &target), &decision);
                 changed |= !decision.patch.0.is_empty();
                 apply(&mut value, &target, &decision).map_err(|e| {
                     ManifestError::new(
@@ -330,7 +456,15 @@ pub async fn inject_stream(
         }
         out_docs.push((changed, Document { value, ..doc }));
     }
-    render(&out_docs, input.format, output)
+    Ok(OfflineReport {
+        output: render(&out_docs, input.format, output)?,
+        warnings: warnings.finish(&input),
+    })
+}
+
+/// Where a warning is about: "app.yaml: document 2: Deployment shop/web".
+fn at(source: &str, number: usize, target: &PodTarget) -> String {
+    format!("{source}: document {number}: {}", target.label)
 }
 
 fn render(
@@ -384,7 +518,17 @@ pub async fn explain_stream(
     source: &str,
     options: &OfflineOptions,
 ) -> Result<String, OfflineError> {
+    Ok(explain_report(text, source, options).await?.output)
+}
+
+/// [`explain_stream`], with the warnings.
+pub async fn explain_report(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
+    let mut warnings = Warnings::default();
     let mut out = String::new();
     if input.view.uses_default_instrumentation() {
         out.push_str(
@@ -402,6 +546,7 @@ pub async fn explain_stream(
         for target in targets {
             count += 1;
             let decision = decide(&input.view, &target, &options.inject).await;
+            warnings.decision(&at(&input.source, doc.number, &target), &decision);
             let what = if target.site.template.is_empty() {
                 "pod"
             } else {
@@ -424,7 +569,10 @@ pub async fn explain_stream(
             "no Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob in the input\n",
         );
     }
-    Ok(out)
+    Ok(OfflineReport {
+        output: out,
+        warnings: warnings.finish(&input),
+    })
 }
 
 /// `otel-inject review`: for each AdmissionReview in the input (or each pod / pod template,
@@ -434,7 +582,17 @@ pub async fn review_stream(
     source: &str,
     options: &OfflineOptions,
 ) -> Result<String, OfflineError> {
+    Ok(review_report(text, source, options).await?.output)
+}
+
+/// [`review_stream`], with the warnings.
+pub async fn review_report(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
+    let mut warnings = Warnings::default();
     let view: Arc<dyn ClusterView> = Arc::new(input.view.clone());
     let admission = Admission::new(
         view,
@@ -445,13 +603,21 @@ pub async fn review_stream(
     let mut out = String::new();
     for doc in &input.docs {
         let mut reviews = Vec::new();
+        let mut targets = Vec::new();
         if doc.kind() == "AdmissionReview" {
             reviews.push(doc.value.clone());
+            targets.extend(reviewed_pod(&doc.value, &options.default_namespace));
         } else {
             for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
                 reviews.push(synthetic_review(&t, doc.number, reviews.len()));
+                targets.push(t);
                 Ok(())
             })?;
+        }
+        // The same decision the admission makes, for the warnings.
+        for target in &targets {
+            let decision = decide(&input.view, target, &options.inject).await;
+            warnings.decision(&at(&input.source, doc.number, target), &decision);
         }
         for review in reviews {
             let (response, _) = admission
@@ -465,7 +631,39 @@ pub async fn review_stream(
             out.push('\n');
         }
     }
-    Ok(out)
+    Ok(OfflineReport {
+        output: out,
+        warnings: warnings.finish(&input),
+    })
+}
+
+/// The pod a Pod-creating AdmissionReview carries, as a target.
+fn reviewed_pod(review: &Value, default_namespace: &str) -> Option<PodTarget> {
+    let request = review.get("request")?;
+    let pod = request.get("object").filter(|o| o.is_object())?;
+    if pod
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k != "Pod")
+    {
+        return None;
+    }
+    let namespace = request
+        .get("namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| meta_str(pod, "namespace"))
+        .unwrap_or(default_namespace)
+        .to_string();
+    let name = meta_str(pod, "name")
+        .or_else(|| meta_str(pod, "generateName"))
+        .unwrap_or("");
+    Some(PodTarget {
+        label: format!("Pod {namespace}/{name}"),
+        namespace,
+        pod: pod.clone(),
+        site: PodSpecSite { template: "" },
+    })
 }
 
 /// The review the API server sends when a pod is created (user and uid made up, stable).

@@ -219,9 +219,15 @@ async fn explain_and_review_describe_each_pod() {
 }
 
 fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_with_env(args, &[], stdin)
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (i32, String, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otel-inject"))
         .args(args)
         .env_remove("OTEL_INJECT_CLUSTER")
+        .env_remove("OTEL_INJECT_STRICT")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -363,4 +369,100 @@ apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\n  namespace: apps\n  annotati
     // Off by default, as the operator's --enable-go-instrumentation.
     let (_, out, _) = run(&["inject", "-f", "-"], &input(""));
     assert!(out.contains("--enable-go-instrumentation=false"), "{out}");
+}
+
+/// A workload that asked and got nothing, with the default Instrumentation serving another.
+const MISSES: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-dotnet: \"true\"\n        instrumentation.opentelemetry.io/inject-java: \"false\"\n        instrumentation.opentelemetry.io/dotnet-container-names: wbe\n    spec:\n      containers: [{name: web, image: web:1}]\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {instrumentation.opentelemetry.io/inject-python: \"true\"}\nspec:\n  containers: [{name: a, image: a:1}]\n";
+
+fn warning_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("otel-inject: warning: "))
+        .collect()
+}
+
+#[test]
+fn offline_commands_warn_per_workload_and_language_and_strict_fails() {
+    for command in ["inject", "review", "explain"] {
+        let (code, out, err) = run(&[command, "-f", "-"], MISSES);
+        assert_eq!(code, 0, "{command}: {err}");
+        assert!(!out.is_empty(), "{command}");
+        let lines = warning_lines(&err);
+        assert_eq!(lines.len(), 3, "{command}: {err}");
+        assert!(
+            lines[0].contains("built-in default Instrumentation")
+                && lines[0].contains("http://jaeger-collector.monitoring.svc.cluster.local:4318"),
+            "{command}: {err}"
+        );
+        assert!(
+            lines[1].contains("stdin: document 1: Deployment shop/web: asked for instrumentation (dotnet) and got none"),
+            "{command}: {err}"
+        );
+        assert!(
+            lines[2].contains("Deployment shop/web: dotnet not injected: no container named wbe"),
+            "{command}: {err}"
+        );
+        // `inject-java: "false"` is an opt-out, not a miss; the pod that got python is quiet.
+        assert!(
+            !err.contains("java") && !err.contains("Pod default/p"),
+            "{command}: {err}"
+        );
+
+        let (code, out, err) = run(&[command, "-f", "-", "--strict"], MISSES);
+        assert_eq!(code, 5, "{command}: {err}");
+        assert!(
+            !out.is_empty(),
+            "{command}: the output is written all the same"
+        );
+        assert!(err.contains("--strict: 3 warning(s)"), "{command}: {err}");
+        let (code, _, err) = run_with_env(
+            &[command, "-f", "-"],
+            &[("OTEL_INJECT_STRICT", "true")],
+            MISSES,
+        );
+        assert_eq!(code, 5, "{command}: {err}");
+    }
+}
+
+#[test]
+fn strict_passes_a_clean_stream_and_its_own_output() {
+    let (code, out, err) = run(&["inject", "-f", "-", "--strict"], &manifest());
+    assert_eq!(code, 0, "{err}");
+    assert!(warning_lines(&err).is_empty(), "{err}");
+    // Already instrumented pods are not misses.
+    let (code, _, err) = run(&["inject", "-f", "-", "--strict"], &out);
+    assert_eq!(code, 0, "{err}");
+    assert!(warning_lines(&err).is_empty(), "{err}");
+    // The built-in default alone is worth a warning, and a failure with --strict.
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {instrumentation.opentelemetry.io/inject-python: \"true\"}\nspec:\n  containers: [{name: a, image: a:1}]\n";
+    let (code, _, err) = run(&["inject", "-f", "-", "--strict"], pod);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(warning_lines(&err).len(), 1, "{err}");
+    let (code, _, err) = run(
+        &[
+            "inject",
+            "-f",
+            "-",
+            "--strict",
+            "--cluster",
+            &cluster_file("shop.yaml"),
+        ],
+        pod,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("Pod default/p: asked for instrumentation (python) and got none"),
+        "{err}"
+    );
+    assert!(
+        err.contains("python not injected: no Instrumentation in namespace default"),
+        "{err}"
+    );
+    // Nothing asked for, nothing said.
+    let (code, _, err) = run(
+        &["inject", "-f", "-", "--strict"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
 }
