@@ -81,6 +81,14 @@ struct Warnings {
 }
 
 impl Warnings {
+    /// Starting with what reading the input found (unknown Instrumentation fields).
+    fn new(input: &Input) -> Self {
+        Self {
+            lines: input.view.objects().warnings.clone(),
+            default_served: false,
+        }
+    }
+
     fn push(&mut self, line: String) {
         self.lines.push(line);
     }
@@ -409,7 +417,7 @@ pub async fn inject_report(
     output: OutputFormat,
 ) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
-    let mut warnings = Warnings::default();
+    let mut warnings = Warnings::new(&input);
     let mut out_docs: Vec<(bool, Document)> = Vec::new();
     for doc in &input.docs {
         let doc = doc.clone();
@@ -528,7 +536,7 @@ pub async fn explain_report(
     options: &OfflineOptions,
 ) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
-    let mut warnings = Warnings::default();
+    let mut warnings = Warnings::new(&input);
     let mut out = String::new();
     if input.view.uses_default_instrumentation() {
         out.push_str(
@@ -592,7 +600,7 @@ pub async fn review_report(
     options: &OfflineOptions,
 ) -> Result<OfflineReport, OfflineError> {
     let input = load(text, source, options)?;
-    let mut warnings = Warnings::default();
+    let mut warnings = Warnings::new(&input);
     let view: Arc<dyn ClusterView> = Arc::new(input.view.clone());
     let admission = Admission::new(
         view,

@@ -299,6 +299,9 @@ pub async fn run(args: ServeArgs) -> u8 {
                     return fail(exit::INVALID_INPUT, e);
                 }
             }
+            for warning in &objects.warnings {
+                tracing::warn!("{warning}");
+            }
             match StaticView::with_default_instrumentation(objects) {
                 Ok(v) => {
                     if v.uses_default_instrumentation() {

@@ -466,3 +466,72 @@ fn strict_passes_a_clean_stream_and_its_own_output() {
     assert_eq!(code, 0, "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+#[test]
+fn instrumentation_typos_are_warned_and_other_versions_rejected() {
+    let inst = |api: &str, spec: &str| {
+        format!(
+            "apiVersion: {api}\nkind: Instrumentation\nmetadata: {{name: otel, namespace: shop}}\nspec:\n{spec}---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations: {{instrumentation.opentelemetry.io/inject-python: \"true\"}}\nspec:\n  containers: [{{name: a, image: a:1}}]\n"
+        )
+    };
+    let typo = inst(
+        "opentelemetry.io/v1alpha1",
+        "  exportr:\n    endpoint: http://c:4318\n  python:\n    env: [{name: A, valeu: b}]\n",
+    );
+    for command in ["inject", "explain", "review"] {
+        let (code, _, err) = run(&[command, "-f", "-"], &typo);
+        assert_eq!(code, 0, "{command}: {err}");
+        let lines = warning_lines(&err);
+        assert_eq!(lines.len(), 2, "{command}: {err}");
+        assert!(
+            lines[0].contains("stdin: document 1: Instrumentation shop/otel: field `spec.exportr` is not an Instrumentation field (did you mean `exporter`?)"),
+            "{command}: {err}"
+        );
+        assert!(
+            lines[1].contains("`spec.python.env[0].valeu`") && lines[1].contains("`value`"),
+            "{command}: {err}"
+        );
+        let (code, _, err) = run(&[command, "-f", "-", "--strict"], &typo);
+        assert_eq!(code, 5, "{command}: {err}");
+    }
+    // The same checks on --cluster files, named by file.
+    let dir = std::env::temp_dir().join(format!("otel-inject-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cluster.yaml");
+    std::fs::write(&file, typo.split("---\n").next().unwrap()).unwrap();
+    let pod = typo.split("---\n").nth(1).unwrap();
+    let (code, _, err) = run(
+        &[
+            "inject",
+            "-f",
+            "-",
+            "--strict",
+            "--cluster",
+            file.to_str().unwrap(),
+        ],
+        pod,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: document 1: Instrumentation shop/otel: field `spec.exportr`",
+            file.display()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    for api in ["opentelemetry.io/v1beta1", "opentelemetry.io/v9"] {
+        let (code, out, err) = run(
+            &["inject", "-f", "-"],
+            &inst(api, "  exporter: {endpoint: http://c:4318}\n"),
+        );
+        assert_eq!(code, 3, "{api}: {err}");
+        assert!(out.is_empty(), "{api}: {out}");
+        assert!(
+            err.contains(&format!("stdin: document 1: Instrumentation shop/otel: apiVersion `{api}` is not read: otel-inject reads only opentelemetry.io/v1alpha1 Instrumentations")),
+            "{api}: {err}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! objects (ReplicaSets, Jobs) a decision needs. One trait, two implementations: reflector
 //! caches fed by the Kubernetes API ([`kube_view`]) and objects loaded from files ([`static_view`]).
 
+pub mod fields;
 pub mod kube_view;
 pub mod objects;
 pub mod static_view;

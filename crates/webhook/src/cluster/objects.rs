@@ -19,7 +19,13 @@ pub struct ClusterObjects {
     pub namespaces: BTreeMap<String, NamespaceInfo>,
     /// By (namespace, kind, name).
     pub owners: BTreeMap<(String, String, String), OwnerObject>,
+    /// What was read but looked wrong (unknown Instrumentation fields), one line each, naming
+    /// the file and document.
+    pub warnings: Vec<String>,
 }
+
+/// The only Instrumentation version read: the OpenTelemetry Operator's served one.
+pub const INSTRUMENTATION_API_VERSION: &str = "opentelemetry.io/v1alpha1";
 
 /// Which kind of cluster object a document is, if any.
 pub fn is_cluster_object(value: &Value) -> bool {
@@ -89,6 +95,20 @@ impl ClusterObjects {
             .to_string();
         match kind {
             "Instrumentation" => {
+                let api = value
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if api != INSTRUMENTATION_API_VERSION {
+                    return Err(err(format!(
+                        "Instrumentation {namespace}/{name}: apiVersion `{api}` is not read: otel-inject reads only {INSTRUMENTATION_API_VERSION} Instrumentations (the version the OpenTelemetry Operator serves); write `apiVersion: {INSTRUMENTATION_API_VERSION}`"
+                    )));
+                }
+                for unknown in super::fields::unknown_fields(value) {
+                    self.warnings.push(format!(
+                        "{source}: document {number}: Instrumentation {namespace}/{name}: {unknown}"
+                    ));
+                }
                 let mut value = value.clone();
                 Instrumentation::fill_missing_spec(&mut value);
                 let mut inst: Instrumentation =
