@@ -72,6 +72,9 @@ async fn offline_command(
     };
     match run(text, source, options).await {
         Ok(report) => {
+            for note in &report.notes {
+                eprintln!("otel-inject: note: {note}");
+            }
             for warning in &report.warnings {
                 eprintln!("otel-inject: warning: {warning}");
             }

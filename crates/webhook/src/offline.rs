@@ -70,12 +70,16 @@ pub struct OfflineReport {
     pub output: String,
     /// One line each, without the `otel-inject: warning: ` prefix.
     pub warnings: Vec<String>,
+    /// What was left to the webhook on purpose (Argo workflows), one line each, without the
+    /// `otel-inject: note: ` prefix; never a failure.
+    pub notes: Vec<String>,
 }
 
 /// The warnings of one run: what was asked for and not done, and what was assumed.
 #[derive(Debug, Default)]
 struct Warnings {
     lines: Vec<String>,
+    notes: Vec<String>,
     /// Some decision used the built-in default Instrumentation.
     default_served: bool,
 }
@@ -85,6 +89,7 @@ impl Warnings {
     fn new(input: &Input) -> Self {
         Self {
             lines: input.view.objects().warnings.clone(),
+            notes: Vec::new(),
             default_served: false,
         }
     }
@@ -146,8 +151,8 @@ impl Warnings {
         }
     }
 
-    /// The lines, the built-in default's first.
-    fn finish(mut self, input: &Input) -> Vec<String> {
+    /// The warnings (the built-in default's first) and the notes.
+    fn finish(mut self, input: &Input) -> (Vec<String>, Vec<String>) {
         if self.default_served {
             if let Some(endpoint) = &input.default_endpoint {
                 self.lines.insert(
@@ -158,7 +163,7 @@ impl Warnings {
                 );
             }
         }
-        self.lines
+        (self.lines, self.notes)
     }
 }
 
@@ -167,19 +172,37 @@ impl Warnings {
 struct PodSpecSite {
     /// JSON pointer of the pod template (`""` for a Pod itself).
     template: &'static str,
+    /// Whether the object's pods carry an owner reference to it (a PodTemplate's do not).
+    owned: bool,
 }
+
+/// The kinds whose pods the offline commands inject, as kubectl would list them.
+const TEMPLATE_KINDS: &str = "Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate or Argo Rollout";
 
 fn pod_spec_site(value: &Value) -> Option<PodSpecSite> {
     let kind = value.get("kind").and_then(Value::as_str)?;
     let api = value.get("apiVersion").and_then(Value::as_str)?;
-    let template = match (api, kind) {
-        ("v1", "Pod") => "",
-        ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => "/spec/template",
-        ("batch/v1", "Job") => "/spec/template",
-        ("batch/v1", "CronJob") => "/spec/jobTemplate/spec/template",
+    let (template, owned) = match (api, kind) {
+        ("v1", "Pod") => ("", false),
+        ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("v1", "ReplicationController")
+        | ("argoproj.io/v1alpha1", "Rollout")
+        | ("batch/v1", "Job") => ("/spec/template", true),
+        ("batch/v1", "CronJob") => ("/spec/jobTemplate/spec/template", true),
+        // Pods made from a PodTemplate (by hand or a controller) are not owned by it.
+        ("v1", "PodTemplate") => ("/template", false),
         _ => return None,
     };
-    Some(PodSpecSite { template })
+    Some(PodSpecSite { template, owned })
+}
+
+/// Argo Workflows' kinds: their step pods are made at run time from `templates`.
+fn is_argo_workflow(value: &Value) -> bool {
+    value.get("apiVersion").and_then(Value::as_str) == Some("argoproj.io/v1alpha1")
+        && matches!(
+            value.get("kind").and_then(Value::as_str),
+            Some("Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")
+        )
 }
 
 /// A pod the offline commands decide for: the pod itself, or one built from a template.
@@ -204,6 +227,7 @@ fn pod_target(
     default_namespace: &str,
     source: &str,
     number: usize,
+    warnings: &mut Warnings,
 ) -> Result<Option<PodTarget>, ManifestError> {
     let Some(site) = pod_spec_site(value) else {
         return Ok(None);
@@ -225,13 +249,21 @@ fn pod_target(
             site,
         }));
     }
-    let template = value.pointer(site.template).ok_or_else(|| {
-        ManifestError::new(
-            source,
-            number,
-            format!("{label}: field `{}` is missing", dotted(site.template)),
-        )
-    })?;
+    let Some(template) = value.pointer(site.template).filter(|t| !t.is_null()) else {
+        // Valid for some (a Rollout with `workloadRef`), and a broken object is the API
+        // server's to refuse: pass it through, said once.
+        if kind == "Rollout" && value.pointer("/spec/workloadRef").is_some() {
+            warnings.notes.push(format!(
+                "{source}: document {number}: {label}: left unchanged: its pods come from the Deployment its spec.workloadRef names; inject that one"
+            ));
+        } else {
+            warnings.push(format!(
+                "{source}: document {number}: {label}: left unchanged: field `{}` is missing, so there is no pod template to inject",
+                dotted(site.template)
+            ));
+        }
+        return Ok(None);
+    };
     if !template.is_object() {
         return Err(ManifestError::new(
             source,
@@ -259,17 +291,19 @@ fn pod_target(
     metadata.insert("namespace".into(), json!(namespace));
     // The controller's pods carry an owner reference to it; that is what makes the workload's
     // name show up in the resource attributes.
-    metadata.insert(
-        "ownerReferences".into(),
-        json!([{
-            "apiVersion": value.get("apiVersion").cloned().unwrap_or(Value::Null),
-            "kind": kind,
-            "name": name,
-            "uid": meta_str(value, "uid").unwrap_or(""),
-            "controller": true,
-            "blockOwnerDeletion": true,
-        }]),
-    );
+    if site.owned {
+        metadata.insert(
+            "ownerReferences".into(),
+            json!([{
+                "apiVersion": value.get("apiVersion").cloned().unwrap_or(Value::Null),
+                "kind": kind,
+                "name": name,
+                "uid": meta_str(value, "uid").unwrap_or(""),
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }]),
+        );
+    }
     let pod = json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -335,20 +369,129 @@ fn for_each_target(
     options: &OfflineOptions,
     source: &str,
     number: usize,
+    warnings: &mut Warnings,
     f: &mut dyn FnMut(PodTarget) -> Result<(), OfflineError>,
 ) -> Result<(), OfflineError> {
     if value.get("kind").and_then(Value::as_str) == Some("List") {
         if let Some(items) = value.get("items").and_then(Value::as_array) {
             for item in items {
-                for_each_target(item, options, source, number, f)?;
+                for_each_target(item, options, source, number, warnings, f)?;
             }
         }
         return Ok(());
     }
-    if let Some(target) = pod_target(value, &options.default_namespace, source, number)? {
+    note_argo_workflow(value, options, source, number, warnings);
+    if let Some(target) = pod_target(value, &options.default_namespace, source, number, warnings)? {
         f(target)?;
     }
     Ok(())
+}
+
+/// The line that says an Argo workflow is left to the webhook.
+fn note_argo_workflow(
+    value: &Value,
+    options: &OfflineOptions,
+    source: &str,
+    number: usize,
+    warnings: &mut Warnings,
+) {
+    if !is_argo_workflow(value) {
+        return;
+    }
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let namespace = meta_str(value, "namespace").unwrap_or(&options.default_namespace);
+    let name = meta_str(value, "name")
+        .or_else(|| meta_str(value, "generateName"))
+        .unwrap_or("");
+    warnings.notes.push(format!(
+        "{source}: document {number}: {kind} {namespace}/{name}: left unchanged: Argo Workflows makes its step pods at run time, and the webhook instruments them at admission (in container `main`); `otel-inject explain` shows each step"
+    ));
+}
+
+/// An Argo workflow's step pods as Argo makes them, one per template that runs a pod: the
+/// workflow's `podMetadata` and the template's `metadata` merged, the executor's `init` and
+/// `wait` containers beside `main` (or the `containerSet`'s), the workflow label.
+fn argo_step_pods(value: &Value, default_namespace: &str) -> Vec<(String, PodTarget)> {
+    let spec = if value.get("kind").and_then(Value::as_str) == Some("CronWorkflow") {
+        value.pointer("/spec/workflowSpec")
+    } else {
+        value.get("spec")
+    };
+    let Some(spec) = spec else {
+        return Vec::new();
+    };
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let namespace = meta_str(value, "namespace")
+        .unwrap_or(default_namespace)
+        .to_string();
+    let name = meta_str(value, "name")
+        .or_else(|| meta_str(value, "generateName"))
+        .unwrap_or("")
+        .to_string();
+    let merged = |field: &str, template: &Value| {
+        let mut map = serde_json::Map::new();
+        for source in [spec.pointer("/podMetadata"), template.get("metadata")] {
+            if let Some(Value::Object(m)) = source.and_then(|s| s.get(field)) {
+                map.extend(m.clone());
+            }
+        }
+        map
+    };
+    let mut out = Vec::new();
+    for template in spec
+        .get("templates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let step = template.get("name").and_then(Value::as_str).unwrap_or("");
+        let mut containers = vec![json!({"name": "wait", "image": "quay.io/argoproj/argoexec"})];
+        if let Some(main) = template.get("container").or_else(|| template.get("script")) {
+            let mut main = main.clone();
+            if let Value::Object(m) = &mut main {
+                m.insert("name".into(), json!("main"));
+                m.remove("source");
+            }
+            containers.push(main);
+        } else if let Some(set) = template
+            .pointer("/containerSet/containers")
+            .and_then(Value::as_array)
+        {
+            containers.extend(set.iter().cloned());
+        } else {
+            // steps, dag, suspend, resource, http: no pod of the template's own.
+            continue;
+        }
+        let mut labels = merged("labels", template);
+        labels.insert("workflows.argoproj.io/workflow".into(), json!(name));
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "generateName": format!("{}-{step}-", name.trim_end_matches('-')),
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": merged("annotations", template),
+            },
+            "spec": {
+                "initContainers": [{"name": "init", "image": "quay.io/argoproj/argoexec"}],
+                "containers": containers,
+            },
+        });
+        out.push((
+            step.to_string(),
+            PodTarget {
+                label: format!("{kind} {namespace}/{name}"),
+                namespace: namespace.clone(),
+                pod,
+                site: PodSpecSite {
+                    template: "",
+                    owned: false,
+                },
+            },
+        ));
+    }
+    out
 }
 
 async fn decide(
@@ -422,19 +565,19 @@ pub async fn inject_report(
     for doc in &input.docs {
         let doc = doc.clone();
         let mut value = doc.value.clone();
-        let mut targets = Vec::new();
-        for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
-            targets.push(t);
-            Ok(())
-        })?;
         let mut changed = false;
         if doc.kind() == "List" {
             // Items are patched one by one, each at its own index.
             if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
                 for item in items.iter_mut() {
-                    if let Some(target) =
-                        pod_target(item, &options.default_namespace, &input.source, doc.number)?
-                    {
+                    note_argo_workflow(item, options, &input.source, doc.number, &mut warnings);
+                    if let Some(target) = pod_target(
+                        item,
+                        &options.default_namespace,
+                        &input.source,
+                        doc.number,
+                        &mut warnings,
+                    )? {
                         let decision = decide(&input.view, &target, &options.inject).await;
                         warnings.decision(&at(&input.source, doc.number, &target), &decision);
                         changed |= !decision.patch.0.is_empty();
@@ -449,6 +592,18 @@ pub async fn inject_report(
                 }
             }
         } else {
+            let mut targets = Vec::new();
+            for_each_target(
+                &doc.value,
+                options,
+                &input.source,
+                doc.number,
+                &mut warnings,
+                &mut |t| {
+                    targets.push(t);
+                    Ok(())
+                },
+            )?;
             for target in targets {
                 let decision = decide(&input.view, &target, &options.inject).await;
                 warnings.decision(&at(&input.source, doc.number, &target), &decision);
@@ -464,9 +619,12 @@ pub async fn inject_report(
         }
         out_docs.push((changed, Document { value, ..doc }));
     }
+    let output = render(&out_docs, input.format, output)?;
+    let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
-        output: render(&out_docs, input.format, output)?,
-        warnings: warnings.finish(&input),
+        output,
+        warnings,
+        notes,
     })
 }
 
@@ -547,10 +705,43 @@ pub async fn explain_report(
     let mut count = 0;
     for doc in &input.docs {
         let mut targets = Vec::new();
-        for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
-            targets.push(t);
-            Ok(())
-        })?;
+        for_each_target(
+            &doc.value,
+            options,
+            &input.source,
+            doc.number,
+            &mut warnings,
+            &mut |t| {
+                targets.push(t);
+                Ok(())
+            },
+        )?;
+        if is_argo_workflow(&doc.value) {
+            count += 1;
+            let steps = argo_step_pods(&doc.value, &options.default_namespace);
+            let label = steps
+                .first()
+                .map(|(_, t)| t.label.clone())
+                .unwrap_or_else(|| doc.kind().to_string());
+            out.push_str(&format!(
+                "{label} (document {}, Argo workflow): left unchanged; the webhook instruments its step pods at admission, as below\n",
+                doc.number
+            ));
+            for (step, target) in &steps {
+                // Not warned about: the webhook decides again when the step pod exists.
+                let decision = decide(&input.view, target, &options.inject).await;
+                out.push_str(&format!("  step pods of template {step}:\n"));
+                for line in decision.explain().lines() {
+                    out.push_str("    ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            if steps.is_empty() {
+                out.push_str("  no template that runs a pod\n");
+            }
+            out.push('\n');
+        }
         for target in targets {
             count += 1;
             let decision = decide(&input.view, &target, &options.inject).await;
@@ -573,13 +764,15 @@ pub async fn explain_report(
         }
     }
     if count == 0 {
-        out.push_str(
-            "no Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob in the input\n",
-        );
+        out.push_str(&format!(
+            "no {TEMPLATE_KINDS}, nor Argo workflow, in the input\n"
+        ));
     }
+    let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
         output: out,
-        warnings: warnings.finish(&input),
+        warnings,
+        notes,
     })
 }
 
@@ -616,11 +809,18 @@ pub async fn review_report(
             reviews.push(doc.value.clone());
             targets.extend(reviewed_pod(&doc.value, &options.default_namespace));
         } else {
-            for_each_target(&doc.value, options, &input.source, doc.number, &mut |t| {
-                reviews.push(synthetic_review(&t, doc.number, reviews.len()));
-                targets.push(t);
-                Ok(())
-            })?;
+            for_each_target(
+                &doc.value,
+                options,
+                &input.source,
+                doc.number,
+                &mut warnings,
+                &mut |t| {
+                    reviews.push(synthetic_review(&t, doc.number, reviews.len()));
+                    targets.push(t);
+                    Ok(())
+                },
+            )?;
         }
         // The same decision the admission makes, for the warnings.
         for target in &targets {
@@ -639,9 +839,11 @@ pub async fn review_report(
             out.push('\n');
         }
     }
+    let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
         output: out,
-        warnings: warnings.finish(&input),
+        warnings,
+        notes,
     })
 }
 
@@ -670,7 +872,10 @@ fn reviewed_pod(review: &Value, default_namespace: &str) -> Option<PodTarget> {
         label: format!("Pod {namespace}/{name}"),
         namespace,
         pod: pod.clone(),
-        site: PodSpecSite { template: "" },
+        site: PodSpecSite {
+            template: "",
+            owned: false,
+        },
     })
 }
 

@@ -535,3 +535,106 @@ apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotation
         );
     }
 }
+
+fn manifest_fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/manifests")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn injected_containers(doc: &Value, template: &str) -> Vec<String> {
+    doc.pointer(template).unwrap()["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| env_value(c, "OTEL_EXPORTER_OTLP_ENDPOINT").is_some())
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rollouts_replication_controllers_and_pod_templates_are_injected_argo_workflows_left_to_the_webhook(
+) {
+    let input = manifest_fixture("controller-kinds.yaml");
+    let (code, out, err) = run(&["inject", "-f", "-"], &input);
+    assert_eq!(code, 0, "{err}");
+    let docs = docs(&out);
+    assert_eq!(docs.len(), 7, "{out}");
+    for (i, pointer) in [
+        (1, "/spec/template"),
+        (2, "/spec/template"),
+        (3, "/template"),
+    ] {
+        assert_eq!(
+            injected_containers(&docs[i], pointer),
+            ["app"],
+            "{}",
+            docs[i]["kind"]
+        );
+    }
+    // The Workflow, the Deployment without a template and the Rollout with workloadRef come
+    // back as they were, each said once on stderr.
+    for (i, text) in input.split("\n---\n").enumerate().skip(4) {
+        assert!(out.contains(text.trim_end()), "document {}: {out}", i + 1);
+    }
+    assert_eq!(
+        err.matches("document 5: Workflow ml/train-: left unchanged: Argo Workflows makes its step pods at run time, and the webhook instruments them at admission (in container `main`)").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: stdin: document 6: Deployment ml/broken: left unchanged: field `spec.template` is missing"),
+        "{err}"
+    );
+    assert!(err.contains("note: stdin: document 7: Rollout ml/ref: left unchanged: its pods come from the Deployment its spec.workloadRef names"), "{err}");
+    // Notes are not warnings: --strict fails for the broken Deployment only.
+    let (code, _, err) = run(&["inject", "-f", "-", "--strict"], &input);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("--strict: 1 warning(s)"), "{err}");
+
+    // review: one response per template (the Workflow has none of its own).
+    let (code, out, err) = run(&["review", "-f", "-"], &input);
+    assert_eq!(code, 0, "{err}");
+    let reviews: Vec<Value> = serde_json::Deserializer::from_str(&out)
+        .into_iter::<Value>()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(reviews.len(), 3, "{out}");
+    assert!(
+        reviews
+            .iter()
+            .all(|r| r["response"]["patchType"] == "JSONPatch"),
+        "{out}"
+    );
+
+    // explain: each step pod of the Workflow, instrumented in `main` only.
+    let (code, out, err) = run(&["explain", "-f", "-"], &input);
+    assert_eq!(code, 0, "{err}");
+    for header in [
+        "Rollout ml/ro (document 2, pod template)",
+        "ReplicationController ml/rc (document 3, pod template)",
+        "PodTemplate ml/pt (document 4, pod template)",
+        "Workflow ml/train- (document 5, Argo workflow): left unchanged; the webhook instruments its step pods at admission",
+    ] {
+        assert!(out.contains(header), "{header}: {out}");
+    }
+    let workflow = out.split("Argo workflow").nth(1).unwrap();
+    assert!(
+        workflow.contains("step pods of template train:\n    pod train-train-*: injected\n      python (instrumentation ml/otel):\n        main: injected\n"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("step pods of template report:"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("the inject annotation says \"false\""),
+        "{workflow}"
+    );
+    assert!(
+        !workflow.contains("template main:"),
+        "steps templates run no pod: {workflow}"
+    );
+    assert!(!workflow.contains("wait: injected"), "{workflow}");
+}
