@@ -1,5 +1,7 @@
 //! Logging to standard error (standard output belongs to the offline commands' results).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
 use crate::cli::LogFormat;
@@ -22,8 +24,14 @@ pub fn init(format: LogFormat, filter: &str) {
                     .with_writer(std::io::stderr),
             )
             .try_init(),
+        // Colours only for a person at a terminal: escape codes in a file or a log
+        // collector are noise.
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     if result.is_ok() {

@@ -154,10 +154,66 @@ pub async fn start(setup: ServerSetup) -> Result<RunningServer, StartError> {
     })
 }
 
+/// Says why `serve` stops, once: in the log when errors are logged, else on stderr.
 fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
-    tracing::error!("{message}");
-    eprintln!("otel-inject: {message}");
+    if tracing::enabled!(tracing::Level::ERROR) {
+        tracing::error!("{message}");
+    } else {
+        eprintln!("otel-inject: {message}");
+    }
     code
+}
+
+/// The generated CA, published only once the server has started: a `serve` that fails to
+/// bind or to read `--cluster` must not replace the CA its running predecessor's clients use.
+struct PendingCa {
+    publisher: Arc<dyn CaPublisher>,
+    ca_pem: String,
+    rotation: Rotation,
+    cert: Arc<SwappableCert>,
+}
+
+impl PendingCa {
+    /// Publishes the CA, then rotates it before expiry in the background.
+    async fn publish(
+        self,
+        metrics: Arc<Metrics>,
+        ca_out: Option<&std::path::Path>,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
+        self.publisher
+            .publish(&self.ca_pem)
+            .await
+            .map_err(|e| format!("cannot publish the generated CA: {e}"))?;
+        if let Some(path) = ca_out {
+            tracing::info!(path = %path.display(), "wrote the generated CA; use it with curl --cacert");
+        }
+        Ok(tokio::spawn(selfsigned::rotate_forever(
+            self.rotation,
+            self.cert,
+            self.ca_pem,
+            self.publisher,
+            move |result| match result {
+                Ok(not_after_unix) => {
+                    tracing::info!(
+                        not_after_unix,
+                        "rotated the self-signed CA and serving certificate"
+                    );
+                    metrics.set_certificate_expiry(not_after_unix);
+                    metrics
+                        .certificate_reloads
+                        .get_or_create(&ResultLabels { result: "success" })
+                        .inc();
+                }
+                Err(e) => {
+                    tracing::error!("certificate rotation failed, retrying in a minute: {e}");
+                    metrics
+                        .certificate_reloads
+                        .get_or_create(&ResultLabels { result: "failure" })
+                        .inc();
+                }
+            },
+        )))
+    }
 }
 
 /// `otel-inject serve`. Returns the exit code.
@@ -180,6 +236,7 @@ pub async fn run(args: ServeArgs) -> u8 {
 
     // Serving certificate first: bad TLS material must stop us before we bind anything.
     let mut background = Vec::new();
+    let mut pending_ca = None;
     let cert = if let (Some(cert_path), Some(key_path)) = (&args.tls.tls_cert, &args.tls.tls_key) {
         let files = CertFiles {
             cert: cert_path.clone(),
@@ -242,47 +299,18 @@ pub async fn run(args: ServeArgs) -> u8 {
             }
             (None, _) => Arc::new(FilePublisher(args.tls.ca_out.clone())),
         };
-        if let Err(e) = publisher.publish(&issued.ca_pem).await {
-            return fail(
-                exit::STARTUP,
-                format!("cannot publish the generated CA: {e}"),
-            );
-        }
-        if client.is_none() {
-            tracing::info!(path = %args.tls.ca_out.display(), "wrote the generated CA; use it with curl --cacert");
-        }
         let cert = SwappableCert::new(issued.serving);
-        let rotation = Rotation {
-            sans,
-            validity: args.tls.cert_validity,
-            renew_before: args.tls.cert_validity / 3,
-            propagation: Duration::from_secs(if client.is_some() { 10 } else { 0 }),
-        };
-        let m = metrics.clone();
-        background.push(tokio::spawn(selfsigned::rotate_forever(
-            rotation,
-            cert.clone(),
-            issued.ca_pem,
+        pending_ca = Some(PendingCa {
             publisher,
-            move |result| match result {
-                Ok(not_after_unix) => {
-                    tracing::info!(
-                        not_after_unix,
-                        "rotated the self-signed CA and serving certificate"
-                    );
-                    m.set_certificate_expiry(not_after_unix);
-                    m.certificate_reloads
-                        .get_or_create(&ResultLabels { result: "success" })
-                        .inc();
-                }
-                Err(e) => {
-                    tracing::error!("certificate rotation failed, retrying in a minute: {e}");
-                    m.certificate_reloads
-                        .get_or_create(&ResultLabels { result: "failure" })
-                        .inc();
-                }
+            ca_pem: issued.ca_pem,
+            rotation: Rotation {
+                sans,
+                validity: args.tls.cert_validity,
+                renew_before: args.tls.cert_validity / 3,
+                propagation: Duration::from_secs(if client.is_some() { 10 } else { 0 }),
             },
-        )));
+            cert: cert.clone(),
+        });
         cert
     } else {
         return fail(
@@ -333,7 +361,7 @@ pub async fn run(args: ServeArgs) -> u8 {
         admin_listen: Some(args.listen.metrics_listen),
         view,
         cert,
-        metrics,
+        metrics: metrics.clone(),
         options: args.inject.options(),
         owner_budget: args.cluster.owner_lookup_timeout,
         timeouts: Timeouts {
@@ -357,6 +385,13 @@ pub async fn run(args: ServeArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return fail(exit::STARTUP, e),
     };
+    if let Some(pending) = pending_ca {
+        let ca_out = client.is_none().then_some(args.tls.ca_out.as_path());
+        match pending.publish(metrics, ca_out).await {
+            Ok(task) => background.push(task),
+            Err(e) => return fail(exit::STARTUP, e),
+        }
+    }
     tracing::info!(
         "serving admission reviews on https://{}/mutate, metrics on http://{}/metrics",
         running.addr,

@@ -638,3 +638,87 @@ fn rollouts_replication_controllers_and_pod_templates_are_injected_argo_workflow
     );
     assert!(!workflow.contains("wait: injected"), "{workflow}");
 }
+
+/// `serve --ca-out` writes the CA only once the server has bound its ports and read
+/// `--cluster`; a start-up failure is said once, without colour codes (stderr is a pipe).
+#[test]
+fn serve_keeps_the_ca_file_until_it_has_started_and_says_why_once() {
+    let dir = std::env::temp_dir().join(format!("otel-inject-ca-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let ca_arg = ca.to_str().unwrap().to_string();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--standalone",
+            "--self-signed",
+            "--ca-out",
+            &ca_arg,
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        run(&args, "")
+    };
+    for (extra, code, message) in [
+        (
+            vec![
+                "--listen",
+                "127.0.0.1:0",
+                "--cluster",
+                "/nonexistent/cluster.yaml",
+            ],
+            3,
+            "/nonexistent/cluster.yaml",
+        ),
+        (vec!["--listen", taken_addr.as_str()], 4, "cannot listen on"),
+    ] {
+        std::fs::write(&ca, "the running server's CA\n").unwrap();
+        let (got, _, err) = serve(&extra);
+        assert_eq!(got, code, "{err}");
+        assert_eq!(err.matches(message).count(), 1, "said once: {err}");
+        assert!(!err.contains('\u{1b}'), "no colour codes: {err:?}");
+        assert_eq!(
+            std::fs::read_to_string(&ca).unwrap(),
+            "the running server's CA\n",
+            "{err}"
+        );
+    }
+    drop(taken);
+
+    // Started: the CA is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_otel-inject"))
+        .args([
+            "serve",
+            "--standalone",
+            "--self-signed",
+            "--ca-out",
+            &ca_arg,
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("OTEL_INJECT_CLUSTER")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let written = loop {
+        let text = std::fs::read_to_string(&ca).unwrap_or_default();
+        if text.starts_with("-----BEGIN CERTIFICATE-----") {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(written, "serve never wrote the CA");
+}
