@@ -102,6 +102,37 @@ impl Warnings {
     /// (or container) skipped, with the reason. Explicit opt-outs (`"false"`) and pods that are
     /// already instrumented are quiet: re-running `inject` on its own output says nothing.
     fn decision(&mut self, at: &str, decision: &InjectionDecision) {
+        self.languages(at, decision);
+        // What the lib warns about beyond the languages (owners it could not read, a status
+        // annotation with no room): said as the webhook says it.
+        let per_language: Vec<String> = decision
+            .languages
+            .iter()
+            .flat_map(|l| {
+                let pod = format!(
+                    "otel-inject: {} not injected into pod {}: {}",
+                    l.language, decision.pod, l.reason
+                );
+                let containers = l.containers.iter().map(move |c| {
+                    format!(
+                        "otel-inject: {} not injected into container {} of pod {}: {}",
+                        l.language, c.container, decision.pod, c.reason
+                    )
+                });
+                std::iter::once(pod).chain(containers)
+            })
+            .collect();
+        for w in decision
+            .warnings
+            .iter()
+            .filter(|w| !per_language.contains(w))
+        {
+            let w = w.strip_prefix("otel-inject: ").unwrap_or(w);
+            self.push(format!("{at}: {w}"));
+        }
+    }
+
+    fn languages(&mut self, at: &str, decision: &InjectionDecision) {
         if decision
             .languages
             .iter()
@@ -274,6 +305,7 @@ fn pod_target(
             ),
         ));
     }
+    misplaced_annotations(value, template, &label, site, source, number, warnings);
     let mut metadata = match template.get("metadata") {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -316,6 +348,42 @@ fn pod_target(
         pod,
         site,
     }))
+}
+
+/// The hint for `inject-*` annotations on a workload's own metadata: the webhook sees only
+/// what its pods carry, so those ask for nothing.
+fn misplaced_annotations(
+    value: &Value,
+    template: &Value,
+    label: &str,
+    site: PodSpecSite,
+    source: &str,
+    number: usize,
+    warnings: &mut Warnings,
+) {
+    let inject_keys = |v: &Value| -> Vec<String> {
+        v.pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.keys()
+                    .filter(|k| k.starts_with("instrumentation.opentelemetry.io/inject-"))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let on_template = inject_keys(template);
+    let misplaced: Vec<String> = inject_keys(value)
+        .into_iter()
+        .filter(|k| !on_template.contains(k))
+        .collect();
+    if !misplaced.is_empty() {
+        warnings.push(format!(
+            "{source}: document {number}: {label}: {} sits on the workload's own metadata, which its pods do not get; move it to `{}.metadata.annotations`",
+            misplaced.join(", "),
+            dotted(site.template)
+        ));
+    }
 }
 
 fn dotted(pointer: &str) -> String {

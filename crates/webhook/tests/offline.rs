@@ -722,3 +722,34 @@ fn serve_keeps_the_ca_file_until_it_has_started_and_says_why_once() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(written, "serve never wrote the CA");
 }
+
+#[test]
+fn misplaced_annotations_and_missing_owners_are_warned_about() {
+    let instrumentation = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata: {name: otel, namespace: default}\nspec: {}\n---\n";
+    let misplaced = format!(
+        "{instrumentation}apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {{instrumentation.opentelemetry.io/inject-java: \"true\"}}\nspec:\n  template:\n    spec:\n      containers: [{{name: a, image: a:1}}]\n"
+    );
+    let (code, out, err) = run(&["inject", "-f", "-", "--strict"], &misplaced);
+    assert_eq!(code, 5, "{err}");
+    assert!(!out.contains("JAVA_TOOL_OPTIONS"), "{out}");
+    assert_eq!(warning_lines(&err).len(), 1, "{err}");
+    assert!(
+        err.contains("stdin: document 2: Deployment default/web: instrumentation.opentelemetry.io/inject-java sits on the workload's own metadata, which its pods do not get; move it to `spec.template.metadata.annotations`"),
+        "{err}"
+    );
+
+    // A pod whose ReplicaSet is in neither the input nor a --cluster file: injected, and the
+    // missing owner attributes said, as the webhook says them.
+    let orphan = format!(
+        "{instrumentation}apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: u1, controller: true}}]\n  annotations: {{instrumentation.opentelemetry.io/inject-python: \"true\"}}\nspec:\n  containers: [{{name: a, image: a:1}}]\n"
+    );
+    let (code, out, err) = run(&["inject", "-f", "-"], &orphan);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("PYTHONPATH"), "{out}");
+    let lines = warning_lines(&err);
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("stdin: document 2: Pod default/p: ReplicaSet web-abc was not found"),
+        "{err}"
+    );
+}
