@@ -20,7 +20,6 @@ use crate::names::{
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
 use crate::sdk::{self, OwnerAttributes, SdkInputs};
-use crate::security;
 
 /// Containers of Argo Workflows' executor, never instrumented.
 const ARGO_EXECUTOR_CONTAINERS: &[&str] = &["init", "wait", "supervisor"];
@@ -512,18 +511,7 @@ impl Injection<'_, '_> {
             }
             Some(first) => {
                 self.owners_used = true;
-                let explicit = p
-                    .inst
-                    .spec
-                    .init_container_security_context
-                    .as_ref()
-                    .and_then(|sc| serde_json::to_value(sc).ok());
-                let first_container = self.pod.find_container(first).map(|(_, _, c)| c);
-                let sc = security::init_container_security_context(
-                    explicit.as_ref(),
-                    first_container,
-                    &self.pod,
-                );
+                let sc = cx.init_security_context(first);
                 p.unit.pod(&mut self.builder, &cx, first, sc);
                 self.injected.push(p.lang);
             }

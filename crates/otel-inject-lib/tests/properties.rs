@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use otel_inject_lib::lang::{dotnet, go, java, nodejs, python};
+use otel_inject_lib::lang::{apache_httpd, dotnet, go, java, nginx, nodejs, python};
 use otel_inject_lib::names::env as envn;
 use otel_inject_lib::resource_attributes::existing_keys;
 use otel_inject_lib::{InjectOptions, InjectionDecision, Language, NamespaceInfo};
@@ -74,6 +74,8 @@ const LANGS: &[(Language, &str)] = &[
     (Language::Python, "python"),
     (Language::DotNet, "dotnet"),
     (Language::Go, "go"),
+    (Language::ApacheHttpd, "apache-httpd"),
+    (Language::Nginx, "nginx"),
     (Language::Sdk, "sdk"),
 ];
 
@@ -265,10 +267,11 @@ fn pod_strategy() -> impl Strategy<Value = Value> {
         )
 }
 
-/// The deployment's switches: Go on or off, multi-instrumentation on or off, one language
-/// switched off or none.
+/// The deployment's switches: Go and nginx on or off, multi-instrumentation on or off, one
+/// language switched off or none.
 fn options_strategy() -> impl Strategy<Value = InjectOptions> {
     (
+        any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.85),
         prop::option::of(prop::sample::select(vec![
@@ -276,14 +279,16 @@ fn options_strategy() -> impl Strategy<Value = InjectOptions> {
             Language::NodeJs,
             Language::Python,
             Language::DotNet,
+            Language::ApacheHttpd,
         ])),
     )
-        .prop_map(|(go_on, multi, off)| {
+        .prop_map(|(go_on, nginx_on, multi, off)| {
             let mut o = InjectOptions {
                 multi_instrumentation: multi,
                 ..InjectOptions::default()
             };
             o.set_enabled(Language::Go, go_on);
+            o.set_enabled(Language::Nginx, nginx_on);
             if let Some(l) = off {
                 o.set_enabled(l, false);
             }
@@ -298,6 +303,9 @@ fn ours_init(name: &str) -> bool {
         nodejs::INIT_CONTAINER,
         python::INIT_CONTAINER,
         dotnet::INIT_CONTAINER,
+        apache_httpd::CLONE,
+        apache_httpd::ATTACH_CONTAINER,
+        nginx::ATTACH_CONTAINER,
     ]
     .contains(&name)
         || name.starts_with(java::EXTENSION_INIT_CONTAINER_PREFIX)
@@ -644,6 +652,13 @@ fn check_valid(before: &Value, after: &Value) -> Result<(), TestCaseError> {
     prop_assert!(unique(all), "container names repeat");
     let volumes = names_of(&after["spec"]["volumes"]);
     prop_assert!(unique(volumes.clone()), "volume names repeat");
+    // Mounts of volumes the input pod did not have either were the user's (a clone of a
+    // container copies its mounts as they are): not ours to fix.
+    let user_mounted: Vec<String> = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|l| before["spec"][*l].as_array().into_iter().flatten())
+        .flat_map(|c| mount_field(c, "name"))
+        .collect();
     for list in ["containers", "initContainers"] {
         for c in after["spec"][list].as_array().into_iter().flatten() {
             prop_assert!(unique(names_of(&c["env"])), "duplicate env in {}", c);
@@ -664,7 +679,10 @@ fn check_valid(before: &Value, after: &Value) -> Result<(), TestCaseError> {
                 .unwrap_or_default();
             for m in mount_field(c, "name") {
                 prop_assert!(
-                    user_mounts.contains(&m) || volumes.contains(&m),
+                    user_mounts.contains(&m)
+                        || volumes.contains(&m)
+                        || (ours_init(c["name"].as_str().unwrap_or_default())
+                            && user_mounted.contains(&m)),
                     "{} of {} mounts {}, which is no volume of the pod",
                     list,
                     c["name"],

@@ -16,6 +16,7 @@ use crate::decision::Reason;
 use crate::instrumentation::{AgentBlock, ApacheHttpd as ApacheBlock, Instrumentation};
 use crate::names::DEFAULT_VOLUME_SIZE_LIMIT;
 use crate::patch::{ContainerRef, PatchBuilder};
+use crate::pod::container;
 use crate::pod::ContainerList;
 
 /// The agent init container.
@@ -160,6 +161,12 @@ impl Unit for ApacheHttpd {
         super::append_block_env(b, c, block.env());
         let dir = config_dir(block.config_path.as_deref());
         let resources = DEFAULTS.resources(block);
+        // Both init containers get the first target's context, hardened like every agent
+        // copy's, written with them (not patched in afterwards): the clone runs the app's
+        // image as the app's user, and the agent init container must run as the same user to
+        // rewrite what the clone copied (the scripts rename new files over the copies, so no
+        // capability is needed even when the two users differ).
+        let sc = cx.init_security_context(container::name(b.container(c)));
         if webserver::missing(b, CLONE) {
             let size = block
                 .volume_limit_size()
@@ -181,7 +188,10 @@ impl Unit for ApacheHttpd {
                 None,
                 resources.clone(),
             );
-            b.push(&["spec", "initContainers"], clone);
+            b.push(
+                &["spec", "initContainers"],
+                webserver::with_security_context(clone, sc.clone()),
+            );
             webserver::mount_on_app(b, c, AGENT_VOLUME, CONFIG_VOLUME, &dir);
         }
         if webserver::missing(b, ATTACH_CONTAINER) {
@@ -212,17 +222,11 @@ impl Unit for ApacheHttpd {
                 pull_policy: super::pull_policy(cx.inst),
             }
             .build();
-            b.push(&["spec", "initContainers"], attach);
+            b.push(
+                &["spec", "initContainers"],
+                webserver::with_security_context(attach, sc.clone()),
+            );
         }
-    }
-
-    fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, _first: &str, sc: Option<Value>) {
-        // Both init containers get the first target's context, hardened like every agent
-        // copy's: the clone runs the app's image as the app's user, and the agent init
-        // container must run as the same user to rewrite what the clone copied (the scripts
-        // rename new files over the copies, so no capability is needed even when the two
-        // users differ).
-        webserver::set_security_context(b, &cx.pod, &[CLONE, ATTACH_CONTAINER], sc);
     }
 }
 

@@ -82,6 +82,19 @@ impl LangCx<'_> {
     pub fn describe(&self, c: &Value) -> Description {
         sdk::describe(self.sdk, c)
     }
+
+    /// The security context of the init containers added for target `first` (as the pod came
+    /// in): `spec.initContainerSecurityContext` as written, else the target's, hardened.
+    pub fn init_security_context(&self, first: &str) -> Option<Value> {
+        let explicit = self
+            .inst
+            .spec
+            .init_container_security_context
+            .as_ref()
+            .and_then(|sc| serde_json::to_value(sc).ok());
+        let target = self.pod.find_container(first).map(|(_, _, c)| c);
+        crate::security::init_container_security_context(explicit.as_ref(), target, &self.pod)
+    }
 }
 
 /// Namespace and pod annotations.

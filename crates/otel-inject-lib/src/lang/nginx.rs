@@ -205,6 +205,12 @@ impl Unit for Nginx {
         let file = config_file(block);
         let dir = config_dir(file);
         let resources = DEFAULTS.resources(block);
+        // Both init containers get the first target's context, hardened like every agent
+        // copy's, written with them (not patched in afterwards): the clone runs the app's
+        // image as the app's user, and the agent init container must run as the same user to
+        // rewrite what the clone copied (the scripts rename new files over the copies, so no
+        // capability is needed even when the two users differ).
+        let sc = cx.init_security_context(container::name(b.container(c)));
         if webserver::missing(b, CLONE) {
             webserver::add_volume(b, json!({"name": CONFIG_VOLUME, "emptyDir": {}}));
             let clone = webserver::clone_container(
@@ -214,7 +220,10 @@ impl Unit for Nginx {
                 Some(vec![CLONE_SCRIPT.into(), "--".into(), dir.clone()]),
                 resources.clone(),
             );
-            b.push(&["spec", "initContainers"], clone);
+            b.push(
+                &["spec", "initContainers"],
+                webserver::with_security_context(clone, sc.clone()),
+            );
             webserver::mount_on_app(b, c, AGENT_VOLUME, CONFIG_VOLUME, &dir);
         }
         if webserver::missing(b, ATTACH_CONTAINER) {
@@ -246,7 +255,10 @@ impl Unit for Nginx {
                 pull_policy: super::pull_policy(cx.inst),
             }
             .build();
-            b.push(&["spec", "initContainers"], attach);
+            b.push(
+                &["spec", "initContainers"],
+                webserver::with_security_context(attach, sc.clone()),
+            );
             let cont = b.container(c);
             match container::env_index(cont, LD_LIBRARY_PATH) {
                 Some(i) => {
@@ -258,12 +270,6 @@ impl Unit for Nginx {
                 None => env::append_if_absent(b, c, env::literal(LD_LIBRARY_PATH, LIBRARY_DIR)),
             }
         }
-    }
-
-    fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, _first: &str, sc: Option<Value>) {
-        // As for Apache httpd: the first target's context, hardened, on both init containers
-        // (the operator resolves the same context for both).
-        webserver::set_security_context(b, &cx.pod, &[CLONE, ATTACH_CONTAINER], sc);
     }
 }
 

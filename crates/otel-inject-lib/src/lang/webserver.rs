@@ -228,32 +228,19 @@ pub fn at_or_under(path: &str, dir: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('/')))
 }
 
-/// Sets `sc` on the init containers `names` this injection added (not on ones the pod came
-/// with).
-pub(crate) fn set_security_context(
-    b: &mut PatchBuilder,
-    original: &PodView<'_>,
-    names: &[&str],
-    sc: Option<Value>,
-) {
-    let Some(sc) = sc else {
-        return;
-    };
-    let had = original.container_names(ContainerList::Init);
-    for name in names.iter().filter(|n| !had.contains(n)) {
-        if let Some(ContainerRef {
-            list: ContainerList::Init,
-            index,
-        }) = b.find_container(name)
-        {
-            let idx = index.to_string();
-            b.set_member(
-                &["spec", "initContainers", &idx],
-                "securityContext",
-                sc.clone(),
-            );
+/// `container` with `securityContext` set to `sc` (or without one when there is none).
+pub(crate) fn with_security_context(mut container: Value, sc: Option<Value>) -> Value {
+    if let Some(obj) = container.as_object_mut() {
+        match sc {
+            Some(sc) => {
+                obj.insert("securityContext".into(), sc);
+            }
+            None => {
+                obj.remove("securityContext");
+            }
         }
     }
+    container
 }
 
 /// `service.namespace` in the module's configuration: the pod's own `metadata.namespace`,
