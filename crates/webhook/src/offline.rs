@@ -810,11 +810,18 @@ pub async fn explain_report(
             }
             out.push('\n');
         }
+        // A review the API server sent (e.g. saved from the webhook's log): its pod.
+        let is_review = doc.kind() == "AdmissionReview";
+        if is_review {
+            targets.extend(reviewed_pod(&doc.value, &options.default_namespace));
+        }
         for target in targets {
             count += 1;
             let decision = decide(&input.view, &target, &options.inject).await;
             warnings.decision(&at(&input.source, doc.number, &target), &decision);
-            let what = if target.site.template.is_empty() {
+            let what = if is_review {
+                "pod of an AdmissionReview"
+            } else if target.site.template.is_empty() {
                 "pod"
             } else {
                 "pod template"
@@ -833,7 +840,7 @@ pub async fn explain_report(
     }
     if count == 0 {
         out.push_str(&format!(
-            "no {TEMPLATE_KINDS}, nor Argo workflow, in the input\n"
+            "no {TEMPLATE_KINDS}, nor Argo workflow or AdmissionReview, in the input\n"
         ));
     }
     let (warnings, notes) = warnings.finish(&input);

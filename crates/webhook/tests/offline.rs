@@ -216,6 +216,17 @@ async fn explain_and_review_describe_each_pod() {
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["response"]["uid"], "7d2c4b1e-8a3f-4f0e-9b6d-2c1a0e9f8d71");
     assert!(common::decoded_patch(&r).is_some());
+
+    // explain reads the same review: its pod, decided as the webhook decides it.
+    let text = offline::explain_stream(&fixture, "review.json", &options)
+        .await
+        .unwrap();
+    assert!(
+        text.contains("(document 1, pod of an AdmissionReview):"),
+        "{text}"
+    );
+    assert!(text.contains("dotnet (instrumentation "), "{text}");
+    assert!(text.contains(": injected"), "{text}");
 }
 
 fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
