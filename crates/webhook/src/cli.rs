@@ -33,7 +33,7 @@ Exit codes:
   2  invalid command line
   3  an input document or cluster file is invalid (the message names file, document number and field)
   4  serve could not start (TLS material invalid, cannot bind, Kubernetes API unreachable)
-  5  inject/review/explain --strict printed warnings (the output is still written)";
+  5  inject/review/explain/validate --strict printed warnings (the output is still written)";
 
 /// Mutating admission webhook that injects OpenTelemetry auto-instrumentation, compatible
 /// with the OpenTelemetry Operator's annotations and Instrumentation resource.
@@ -77,6 +77,10 @@ pub enum Command {
     /// Say, per pod and container, what would be injected or why not.
     #[command(after_help = EXIT_CODES_HELP)]
     Explain(OfflineArgs),
+    /// Check the Instrumentations in a file as the other commands read them: the version,
+    /// every field's type, unknown fields (with the nearest known name).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Validate(ValidateArgs),
     /// Print the Instrumentation CustomResourceDefinition (YAML).
     Crd,
 }
@@ -318,6 +322,31 @@ pub struct OfflineArgs {
     pub strict: bool,
     #[command(flatten)]
     pub inject: InjectFlags,
+}
+
+/// `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Input file (YAML or JSON, multi-document), `-` for standard input. Objects other than
+    /// Instrumentations are ignored.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE|-",
+        env = "OTEL_INJECT_FILENAME"
+    )]
+    pub file: String,
+    /// Namespace of Instrumentations that name none.
+    #[arg(
+        short = 'n',
+        long,
+        default_value = "default",
+        env = "OTEL_INJECT_NAMESPACE"
+    )]
+    pub namespace: String,
+    /// Exit with code 5 when any warning was printed (an unknown field, no Instrumentation).
+    #[arg(long, env = "OTEL_INJECT_STRICT")]
+    pub strict: bool,
 }
 
 /// `inject`.

@@ -15,22 +15,47 @@ pub async fn run(command: Command) -> u8 {
         Command::Serve(args) => serve::run(*args).await,
         Command::Inject(args) => {
             let output = args.output;
-            offline_command(&args.input, |text, source, options| {
-                Box::pin(
-                    async move { offline::inject_report(&text, &source, &options, output).await },
-                )
-            })
+            offline_command(
+                &args.input.file,
+                args.input.strict,
+                options(&args.input),
+                |text, source, options| {
+                    Box::pin(async move {
+                        offline::inject_report(&text, &source, &options, output).await
+                    })
+                },
+            )
             .await
         }
         Command::Review(args) => {
-            offline_command(&args, |text, source, options| {
-                Box::pin(async move { offline::review_report(&text, &source, &options).await })
-            })
+            offline_command(
+                &args.file,
+                args.strict,
+                options(&args),
+                |text, source, options| {
+                    Box::pin(async move { offline::review_report(&text, &source, &options).await })
+                },
+            )
             .await
         }
         Command::Explain(args) => {
-            offline_command(&args, |text, source, options| {
-                Box::pin(async move { offline::explain_report(&text, &source, &options).await })
+            offline_command(
+                &args.file,
+                args.strict,
+                options(&args),
+                |text, source, options| {
+                    Box::pin(async move { offline::explain_report(&text, &source, &options).await })
+                },
+            )
+            .await
+        }
+        Command::Validate(args) => {
+            let options = OfflineOptions {
+                default_namespace: args.namespace.clone(),
+                ..OfflineOptions::default()
+            };
+            offline_command(&args.file, args.strict, options, |text, source, options| {
+                Box::pin(async move { offline::validate_report(&text, &source, &options) })
             })
             .await
         }
@@ -49,26 +74,31 @@ type OfflineFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<OfflineReport, OfflineError>> + Send>,
 >;
 
+fn options(args: &OfflineArgs) -> OfflineOptions {
+    OfflineOptions {
+        cluster_files: args.cluster_files.clone(),
+        default_namespace: args.namespace.clone(),
+        inject: args.inject.options(),
+    }
+}
+
 async fn offline_command(
-    args: &OfflineArgs,
+    file: &str,
+    strict: bool,
+    options: OfflineOptions,
     run: impl FnOnce(String, String, OfflineOptions) -> OfflineFuture,
 ) -> u8 {
-    let source = if args.file == "-" {
+    let source = if file == "-" {
         "stdin".to_string()
     } else {
-        args.file.clone()
+        file.to_string()
     };
-    let text = match read_source(&args.file) {
+    let text = match read_source(file) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("otel-inject: cannot read {source}: {e}");
             return exit::INVALID_INPUT;
         }
-    };
-    let options = OfflineOptions {
-        cluster_files: args.cluster_files.clone(),
-        default_namespace: args.namespace.clone(),
-        inject: args.inject.options(),
     };
     match run(text, source, options).await {
         Ok(report) => {
@@ -79,7 +109,7 @@ async fn offline_command(
                 eprintln!("otel-inject: warning: {warning}");
             }
             let code = write_out(&report.output);
-            if code == exit::OK && args.strict && !report.warnings.is_empty() {
+            if code == exit::OK && strict && !report.warnings.is_empty() {
                 eprintln!(
                     "otel-inject: --strict: {} warning(s) above; exiting with code {}",
                     report.warnings.len(),

@@ -922,6 +922,50 @@ pub async fn review_report(
     })
 }
 
+/// `otel-inject validate`: every Instrumentation in the stream read as the other commands read
+/// it (an error stops at the first invalid one); one line each on standard output.
+pub fn validate_report(
+    text: &str,
+    source: &str,
+    options: &OfflineOptions,
+) -> Result<OfflineReport, OfflineError> {
+    let (_, docs) = parse_stream(text, source)?;
+    let mut objects = ClusterObjects::default();
+    let mut output = String::new();
+    for doc in &docs {
+        let before = objects.instrumentations.clone();
+        let warned = objects.warnings.len();
+        objects.add(&doc.value, &options.default_namespace, source, doc.number)?;
+        for (namespace, name) in objects.instrumentations.keys().filter(|k| {
+            before
+                .get(*k)
+                .is_none_or(|i| !Arc::ptr_eq(i, &objects.instrumentations[*k]))
+        }) {
+            let unknown = objects.warnings.len() - warned;
+            let verdict = if unknown == 0 {
+                "ok".to_string()
+            } else {
+                format!("read, {unknown} unknown field(s) ignored (see the warnings)")
+            };
+            output.push_str(&format!(
+                "Instrumentation {namespace}/{name} (document {}): {verdict}\n",
+                doc.number
+            ));
+        }
+    }
+    let mut warnings = std::mem::take(&mut objects.warnings);
+    if objects.instrumentations.is_empty() {
+        warnings.push(format!(
+            "{source}: no Instrumentation (opentelemetry.io/v1alpha1) in the input"
+        ));
+    }
+    Ok(OfflineReport {
+        output,
+        warnings,
+        notes: Vec::new(),
+    })
+}
+
 /// The pod a Pod-creating AdmissionReview carries, as a target.
 fn reviewed_pod(review: &Value, default_namespace: &str) -> Option<PodTarget> {
     let request = review.get("request")?;

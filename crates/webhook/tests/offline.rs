@@ -764,3 +764,42 @@ fn misplaced_annotations_and_missing_owners_are_warned_about() {
         "{err}"
     );
 }
+
+#[test]
+fn validate_checks_instrumentations_alone() {
+    let input = "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata: {name: a, namespace: shop}\nspec:\n  exportr: {endpoint: http://c:4318}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata: {name: b}\nspec: {exporter: {endpoint: http://c:4318}}\n";
+    let (code, out, err) = run(&["validate", "-f", "-"], input);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "Instrumentation shop/a (document 1): read, 1 unknown field(s) ignored (see the warnings)\nInstrumentation default/b (document 3): ok\n"
+    );
+    assert!(err.contains("warning: stdin: document 1: Instrumentation shop/a: field `spec.exportr` is not an Instrumentation field (did you mean `exporter`?)"), "{err}");
+    let (code, _, err) = run(&["validate", "-f", "-", "--strict"], input);
+    assert_eq!(code, 5, "{err}");
+    let (code, out, err) = run(
+        &["validate", "-f", "-", "--strict"],
+        input.split("---\n").nth(2).unwrap(),
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Instrumentation default/b (document 1): ok\n"),
+        "{err}"
+    );
+    // Nothing to validate is worth a warning; another version is an error.
+    let (code, _, err) = run(
+        &["validate", "-f", "-", "--strict"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("no Instrumentation"), "{err}");
+    let (code, _, err) = run(
+        &["validate", "-f", "-"],
+        &input.replace("v1alpha1", "v1beta1"),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("reads only opentelemetry.io/v1alpha1"),
+        "{err}"
+    );
+}
