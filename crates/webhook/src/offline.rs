@@ -5,11 +5,14 @@
 
 use std::{sync::Arc, time::Duration};
 
-use otel_inject_lib::{
-    decision::{Outcome, Reason},
-    mutate, InjectOptions, InjectionDecision, PodContext,
-};
+use otel_inject_lib::{mutate, InjectOptions, InjectionDecision, PodContext};
 use serde_json::{json, Value};
+
+mod argo;
+mod warnings;
+
+use argo::{argo_step_pods, is_argo_workflow, note_argo_workflow};
+use warnings::{misplaced_annotations, Warnings};
 
 use crate::{
     admission::Admission,
@@ -75,129 +78,6 @@ pub struct OfflineReport {
     pub notes: Vec<String>,
 }
 
-/// The warnings of one run: what was asked for and not done, and what was assumed.
-#[derive(Debug, Default)]
-struct Warnings {
-    lines: Vec<String>,
-    notes: Vec<String>,
-    /// Some decision used the built-in default Instrumentation.
-    default_served: bool,
-}
-
-impl Warnings {
-    /// Starting with what reading the input found (unknown Instrumentation fields).
-    fn new(input: &Input) -> Self {
-        Self {
-            lines: input.view.objects().warnings.clone(),
-            notes: Vec::new(),
-            default_served: false,
-        }
-    }
-
-    fn push(&mut self, line: String) {
-        self.lines.push(line);
-    }
-
-    /// One line when the workload asked for instrumentation and got none, and one per language
-    /// (or container) skipped, with the reason. Explicit opt-outs (`"false"`) and pods that are
-    /// already instrumented are quiet: re-running `inject` on its own output says nothing.
-    fn decision(&mut self, at: &str, decision: &InjectionDecision) {
-        self.languages(at, decision);
-        // What the lib warns about beyond the languages (owners it could not read, a status
-        // annotation with no room): said as the webhook says it.
-        let per_language: Vec<String> = decision
-            .languages
-            .iter()
-            .flat_map(|l| {
-                let pod = format!(
-                    "otel-inject: {} not injected into pod {}: {}",
-                    l.language, decision.pod, l.reason
-                );
-                let containers = l.containers.iter().map(move |c| {
-                    format!(
-                        "otel-inject: {} not injected into container {} of pod {}: {}",
-                        l.language, c.container, decision.pod, c.reason
-                    )
-                });
-                std::iter::once(pod).chain(containers)
-            })
-            .collect();
-        for w in decision
-            .warnings
-            .iter()
-            .filter(|w| !per_language.contains(w))
-        {
-            let w = w.strip_prefix("otel-inject: ").unwrap_or(w);
-            self.push(format!("{at}: {w}"));
-        }
-    }
-
-    fn languages(&mut self, at: &str, decision: &InjectionDecision) {
-        if decision
-            .languages
-            .iter()
-            .any(|l| l.instrumentation.is_some())
-        {
-            self.default_served = true;
-        }
-        if let Some(reason) = &decision.pod_reason {
-            if reason.outcome() == Outcome::Failed {
-                self.push(format!("{at}: nothing injected: {reason}"));
-            }
-            return;
-        }
-        let asked: Vec<_> = decision
-            .languages
-            .iter()
-            .filter(|l| l.reason != Reason::AnnotationFalse)
-            .collect();
-        let missed: Vec<_> = asked
-            .iter()
-            .filter(|l| matches!(l.outcome(), Outcome::Skipped | Outcome::Failed))
-            .collect();
-        if missed.is_empty() {
-            for l in asked.iter().filter(|l| l.outcome() == Outcome::Injected) {
-                for c in l
-                    .containers
-                    .iter()
-                    .filter(|c| !c.injected() && c.reason.warrants_warning())
-                {
-                    self.push(format!(
-                        "{at}: {} not injected into container {}: {}",
-                        l.language, c.container, c.reason
-                    ));
-                }
-            }
-            return;
-        }
-        if !asked.iter().any(|l| l.outcome() == Outcome::Injected) {
-            let names: Vec<String> = missed.iter().map(|l| l.language.to_string()).collect();
-            self.push(format!(
-                "{at}: asked for instrumentation ({}) and got none",
-                names.join(", ")
-            ));
-        }
-        for l in &missed {
-            self.push(format!("{at}: {} not injected: {}", l.language, l.reason));
-        }
-    }
-
-    /// The warnings (the built-in default's first) and the notes.
-    fn finish(mut self, input: &Input) -> (Vec<String>, Vec<String>) {
-        if self.default_served {
-            if let Some(endpoint) = &input.default_endpoint {
-                self.lines.insert(
-                    0,
-                    format!(
-                        "no --cluster file and no Instrumentation in the input: the built-in default Instrumentation served, exporting to {endpoint}; pass the cluster's Instrumentations with --cluster FILE"
-                    ),
-                );
-            }
-        }
-        (self.lines, self.notes)
-    }
-}
-
 /// Where a pod spec sits in a workload.
 #[derive(Debug, Clone, Copy)]
 struct PodSpecSite {
@@ -225,15 +105,6 @@ fn pod_spec_site(value: &Value) -> Option<PodSpecSite> {
         _ => return None,
     };
     Some(PodSpecSite { template, owned })
-}
-
-/// Argo Workflows' kinds: their step pods are made at run time from `templates`.
-fn is_argo_workflow(value: &Value) -> bool {
-    value.get("apiVersion").and_then(Value::as_str) == Some("argoproj.io/v1alpha1")
-        && matches!(
-            value.get("kind").and_then(Value::as_str),
-            Some("Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow")
-        )
 }
 
 /// A pod the offline commands decide for: the pod itself, or one built from a template.
@@ -350,42 +221,6 @@ fn pod_target(
     }))
 }
 
-/// The hint for `inject-*` annotations on a workload's own metadata: the webhook sees only
-/// what its pods carry, so those ask for nothing.
-fn misplaced_annotations(
-    value: &Value,
-    template: &Value,
-    label: &str,
-    site: PodSpecSite,
-    source: &str,
-    number: usize,
-    warnings: &mut Warnings,
-) {
-    let inject_keys = |v: &Value| -> Vec<String> {
-        v.pointer("/metadata/annotations")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.keys()
-                    .filter(|k| k.starts_with("instrumentation.opentelemetry.io/inject-"))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let on_template = inject_keys(template);
-    let misplaced: Vec<String> = inject_keys(value)
-        .into_iter()
-        .filter(|k| !on_template.contains(k))
-        .collect();
-    if !misplaced.is_empty() {
-        warnings.push(format!(
-            "{source}: document {number}: {label}: {} sits on the workload's own metadata, which its pods do not get; move it to `{}.metadata.annotations`",
-            misplaced.join(", "),
-            dotted(site.template)
-        ));
-    }
-}
-
 fn dotted(pointer: &str) -> String {
     pointer.trim_start_matches('/').replace('/', ".")
 }
@@ -453,113 +288,6 @@ fn for_each_target(
         f(target)?;
     }
     Ok(())
-}
-
-/// The line that says an Argo workflow is left to the webhook.
-fn note_argo_workflow(
-    value: &Value,
-    options: &OfflineOptions,
-    source: &str,
-    number: usize,
-    warnings: &mut Warnings,
-) {
-    if !is_argo_workflow(value) {
-        return;
-    }
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    let namespace = meta_str(value, "namespace").unwrap_or(&options.default_namespace);
-    let name = meta_str(value, "name")
-        .or_else(|| meta_str(value, "generateName"))
-        .unwrap_or("");
-    warnings.notes.push(format!(
-        "{source}: document {number}: {kind} {namespace}/{name}: left unchanged: Argo Workflows makes its step pods at run time, and the webhook instruments them at admission (in container `main`); `otel-inject explain` shows each step"
-    ));
-}
-
-/// An Argo workflow's step pods as Argo makes them, one per template that runs a pod: the
-/// workflow's `podMetadata` and the template's `metadata` merged, the executor's `init` and
-/// `wait` containers beside `main` (or the `containerSet`'s), the workflow label.
-fn argo_step_pods(value: &Value, default_namespace: &str) -> Vec<(String, PodTarget)> {
-    let spec = if value.get("kind").and_then(Value::as_str) == Some("CronWorkflow") {
-        value.pointer("/spec/workflowSpec")
-    } else {
-        value.get("spec")
-    };
-    let Some(spec) = spec else {
-        return Vec::new();
-    };
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-    let namespace = meta_str(value, "namespace")
-        .unwrap_or(default_namespace)
-        .to_string();
-    let name = meta_str(value, "name")
-        .or_else(|| meta_str(value, "generateName"))
-        .unwrap_or("")
-        .to_string();
-    let merged = |field: &str, template: &Value| {
-        let mut map = serde_json::Map::new();
-        for source in [spec.pointer("/podMetadata"), template.get("metadata")] {
-            if let Some(Value::Object(m)) = source.and_then(|s| s.get(field)) {
-                map.extend(m.clone());
-            }
-        }
-        map
-    };
-    let mut out = Vec::new();
-    for template in spec
-        .get("templates")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let step = template.get("name").and_then(Value::as_str).unwrap_or("");
-        let mut containers = vec![json!({"name": "wait", "image": "quay.io/argoproj/argoexec"})];
-        if let Some(main) = template.get("container").or_else(|| template.get("script")) {
-            let mut main = main.clone();
-            if let Value::Object(m) = &mut main {
-                m.insert("name".into(), json!("main"));
-                m.remove("source");
-            }
-            containers.push(main);
-        } else if let Some(set) = template
-            .pointer("/containerSet/containers")
-            .and_then(Value::as_array)
-        {
-            containers.extend(set.iter().cloned());
-        } else {
-            // steps, dag, suspend, resource, http: no pod of the template's own.
-            continue;
-        }
-        let mut labels = merged("labels", template);
-        labels.insert("workflows.argoproj.io/workflow".into(), json!(name));
-        let pod = json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "generateName": format!("{}-{step}-", name.trim_end_matches('-')),
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": merged("annotations", template),
-            },
-            "spec": {
-                "initContainers": [{"name": "init", "image": "quay.io/argoproj/argoexec"}],
-                "containers": containers,
-            },
-        });
-        out.push((
-            step.to_string(),
-            PodTarget {
-                label: format!("{kind} {namespace}/{name}"),
-                namespace: namespace.clone(),
-                pod,
-                site: PodSpecSite {
-                    template: "",
-                    owned: false,
-                },
-            },
-        ));
-    }
-    out
 }
 
 async fn decide(
