@@ -31,7 +31,10 @@ fi
 export PATH="$CARGO_FUZZ_ROOT/bin:$PATH"
 
 fuzz() { cargo fuzz "$@"; }
-build_flags=(-O -s "$SANITIZER")
+# The build outlives a checkout (CI builds in a fresh clone each time; the cold build is the
+# expensive part, every dependency instrumented), as tests/peers/ caches its builds.
+FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/otel-inject/fuzz-target}"
+build_flags=(-O -s "$SANITIZER" --target-dir "$FUZZ_TARGET_DIR")
 
 if [ "${1:-}" = repro ]; then
   [ $# -eq 3 ] || { echo "usage: fuzz/run.sh repro TARGET INPUT" >&2; exit 2; }
