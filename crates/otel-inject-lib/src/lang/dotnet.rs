@@ -134,13 +134,18 @@ impl Unit for DotNet {
     }
 
     fn default_env(&self, b: &mut PatchBuilder, c: ContainerRef, cx: &LangCx<'_>) {
-        set(b, c, CORECLR_ENABLE_PROFILING, "1", false);
-        set(b, c, CORECLR_PROFILER, PROFILER_ID, false);
-        set(b, c, CORECLR_PROFILER_PATH, cx.variant, false);
-        set(b, c, DOTNET_STARTUP_HOOKS, STARTUP_HOOK, true);
-        set(b, c, DOTNET_ADDITIONAL_DEPS, ADDITIONAL_DEPS, true);
-        set(b, c, OTEL_DOTNET_AUTO_HOME, MOUNT_PATH, false);
-        set(b, c, DOTNET_SHARED_STORE, SHARED_STORE, true);
+        // The operator's `setDotNetEnvVar`, in its order: the `:` lists are joined with the
+        // user's, the rest keep the user's value.
+        let keep = |b: &mut PatchBuilder, name: &str, value: &str| {
+            env::append_if_absent(b, c, env::literal(name, value))
+        };
+        keep(b, CORECLR_ENABLE_PROFILING, "1");
+        keep(b, CORECLR_PROFILER, PROFILER_ID);
+        keep(b, CORECLR_PROFILER_PATH, cx.variant);
+        super::append_to_value(b, c, DOTNET_STARTUP_HOOKS, ":", STARTUP_HOOK);
+        super::append_to_value(b, c, DOTNET_ADDITIONAL_DEPS, ":", ADDITIONAL_DEPS);
+        keep(b, OTEL_DOTNET_AUTO_HOME, MOUNT_PATH);
+        super::append_to_value(b, c, DOTNET_SHARED_STORE, ":", SHARED_STORE);
     }
 
     fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, first: &str, sc: Option<Value>) {
@@ -155,21 +160,6 @@ impl Unit for DotNet {
             first,
             sc,
         );
-    }
-}
-
-/// The operator's `setDotNetEnvVar`: add when absent; when present, concatenate the `:` lists
-/// and keep the user's value for the rest; never touch a `valueFrom`.
-fn set(b: &mut PatchBuilder, c: ContainerRef, name: &str, value: &str, concat: bool) {
-    let cont = b.container(c);
-    match container::env_index(cont, name) {
-        None => env::append_if_absent(b, c, env::literal(name, value)),
-        Some(_) if container::env_is_value_from(cont, name) => {}
-        Some(i) if concat => {
-            let old = container::env_value(cont, name).unwrap_or("").to_string();
-            env::set_value(b, c, i, &format!("{old}:{value}"));
-        }
-        Some(_) => {}
     }
 }
 

@@ -92,7 +92,7 @@ impl Unit for Java {
     fn default_env(&self, b: &mut PatchBuilder, c: ContainerRef, cx: &LangCx<'_>) {
         let name = container::name(b.container(c)).to_string();
         let arg = jvm_argument(&name, !block(cx.inst).extensions.is_empty());
-        super::append_to_value(b, c, JAVA_TOOL_OPTIONS, &arg);
+        super::append_to_value(b, c, JAVA_TOOL_OPTIONS, "", &arg);
     }
 
     fn pod(&self, b: &mut PatchBuilder, cx: &LangCx<'_>, first: &str, sc: Option<Value>) {

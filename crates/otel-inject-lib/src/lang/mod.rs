@@ -337,17 +337,24 @@ pub(crate) fn marked(c: &Value, var: &str, marker: &str) -> Option<Reason> {
         .map(|_| Reason::ContainerAlreadyInjected(var.to_string()))
 }
 
-/// Sets `var` to `ours` when absent, else to the user's value followed by `ours` (the
-/// operator's `appendOrReplace` of `JAVA_TOOL_OPTIONS` and `NODE_OPTIONS`). A `valueFrom` is
-/// never touched (validation skipped such a container already).
-pub(crate) fn append_to_value(b: &mut PatchBuilder, c: ContainerRef, var: &str, ours: &str) {
+/// Sets `var` to `ours` when absent, else to the user's value, `separator`, then `ours` (the
+/// operator's `appendOrReplace` of `JAVA_TOOL_OPTIONS` and `NODE_OPTIONS`, whose values start
+/// with a space, its `setDotNetEnvVar` lists and nginx's `LD_LIBRARY_PATH`, joined with `:`).
+/// A `valueFrom` is never touched.
+pub(crate) fn append_to_value(
+    b: &mut PatchBuilder,
+    c: ContainerRef,
+    var: &str,
+    separator: &str,
+    ours: &str,
+) {
     let cont = b.container(c);
     match container::env_index(cont, var) {
         None => env::append_if_absent(b, c, env::literal(var, ours)),
         Some(_) if container::env_is_value_from(cont, var) => {}
         Some(i) => {
             let old = container::env_value(cont, var).unwrap_or("").to_string();
-            env::set_value(b, c, i, &format!("{old}{ours}"));
+            env::set_value(b, c, i, &format!("{old}{separator}{ours}"));
         }
     }
 }

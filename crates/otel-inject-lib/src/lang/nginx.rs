@@ -15,7 +15,6 @@ use super::webserver::{self, CLONE_CONTAINER, DEFAULTS, INSTANCE_PLACEHOLDER};
 use super::{LangCx, Unit};
 use crate::annotations::Language;
 use crate::decision::Reason;
-use crate::env;
 use crate::instrumentation::{AgentBlock, Instrumentation, Nginx as NginxBlock};
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList};
@@ -259,16 +258,8 @@ impl Unit for Nginx {
                 &["spec", "initContainers"],
                 webserver::with_security_context(attach, sc.clone()),
             );
-            let cont = b.container(c);
-            match container::env_index(cont, LD_LIBRARY_PATH) {
-                Some(i) => {
-                    let old = container::env_value(cont, LD_LIBRARY_PATH)
-                        .unwrap_or("")
-                        .to_string();
-                    env::set_value(b, c, i, &format!("{old}:{LIBRARY_DIR}"));
-                }
-                None => env::append_if_absent(b, c, env::literal(LD_LIBRARY_PATH, LIBRARY_DIR)),
-            }
+            // Validation skipped a container whose LD_LIBRARY_PATH comes from valueFrom.
+            super::append_to_value(b, c, LD_LIBRARY_PATH, ":", LIBRARY_DIR);
         }
     }
 }

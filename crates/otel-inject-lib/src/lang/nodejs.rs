@@ -65,7 +65,7 @@ impl Unit for NodeJs {
     }
 
     fn default_env(&self, b: &mut PatchBuilder, c: ContainerRef, _cx: &LangCx<'_>) {
-        super::append_to_value(b, c, NODE_OPTIONS, REQUIRE_ARGUMENT);
+        super::append_to_value(b, c, NODE_OPTIONS, "", REQUIRE_ARGUMENT);
         super::append_defaults(b, c, &[(OTEL_METRICS_EXPORTER, "otlp")]);
     }
 

@@ -133,7 +133,7 @@ pub(crate) struct AttachContainer<'a> {
 }
 
 impl AttachContainer<'_> {
-    /// The container (its security context is set in the pod step).
+    /// The container (its security context is added by `with_security_context`).
     pub fn build(self) -> Value {
         let mut c = json!({
             "name": self.name,
