@@ -267,27 +267,32 @@ fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, Off
     })
 }
 
-fn for_each_target(
+/// The pods `value` makes (one for a Pod or a pod template, those of every item of a `List`).
+fn pod_targets(
     value: &Value,
     options: &OfflineOptions,
     source: &str,
     number: usize,
     warnings: &mut Warnings,
-    f: &mut dyn FnMut(PodTarget) -> Result<(), OfflineError>,
-) -> Result<(), OfflineError> {
+) -> Result<Vec<PodTarget>, OfflineError> {
     if value.get("kind").and_then(Value::as_str) == Some("List") {
-        if let Some(items) = value.get("items").and_then(Value::as_array) {
-            for item in items {
-                for_each_target(item, options, source, number, warnings, f)?;
-            }
+        let mut targets = Vec::new();
+        for item in value
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            targets.extend(pod_targets(item, options, source, number, warnings)?);
         }
-        return Ok(());
+        return Ok(targets);
     }
     note_argo_workflow(value, options, source, number, warnings);
-    if let Some(target) = pod_target(value, &options.default_namespace, source, number, warnings)? {
-        f(target)?;
-    }
-    Ok(())
+    Ok(
+        pod_target(value, &options.default_namespace, source, number, warnings)?
+            .into_iter()
+            .collect(),
+    )
 }
 
 async fn decide(
@@ -388,17 +393,12 @@ pub async fn inject_report(
                 }
             }
         } else {
-            let mut targets = Vec::new();
-            for_each_target(
+            let targets = pod_targets(
                 &doc.value,
                 options,
                 &input.source,
                 doc.number,
                 &mut warnings,
-                &mut |t| {
-                    targets.push(t);
-                    Ok(())
-                },
             )?;
             for target in targets {
                 let decision = decide(&input.view, &target, &options.inject).await;
@@ -500,17 +500,12 @@ pub async fn explain_report(
     }
     let mut count = 0;
     for doc in &input.docs {
-        let mut targets = Vec::new();
-        for_each_target(
+        let mut targets = pod_targets(
             &doc.value,
             options,
             &input.source,
             doc.number,
             &mut warnings,
-            &mut |t| {
-                targets.push(t);
-                Ok(())
-            },
         )?;
         if is_argo_workflow(&doc.value) {
             count += 1;
@@ -612,18 +607,19 @@ pub async fn review_report(
             reviews.push(doc.value.clone());
             targets.extend(reviewed_pod(&doc.value, &options.default_namespace));
         } else {
-            for_each_target(
+            targets = pod_targets(
                 &doc.value,
                 options,
                 &input.source,
                 doc.number,
                 &mut warnings,
-                &mut |t| {
-                    reviews.push(synthetic_review(&t, doc.number, reviews.len()));
-                    targets.push(t);
-                    Ok(())
-                },
             )?;
+            reviews.extend(
+                targets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| synthetic_review(t, doc.number, i)),
+            );
         }
         // The same decision the admission makes, for the warnings.
         for target in &targets {
