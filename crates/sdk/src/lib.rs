@@ -6,8 +6,9 @@
 //!     // Code values are defaults: OTEL_SERVICE_NAME and friends override them.
 //!     let telemetry = otel_inject_sdk::Telemetry::builder().service_name("orders-api").init();
 //!     tracing::info!("started");
-//!     // ...
-//!     telemetry.shutdown().await;
+//!     // ... axum::serve(..).with_graceful_shutdown(otel_inject_sdk::shutdown_signal()) ...
+//!     otel_inject_sdk::shutdown_signal().await;
+//!     telemetry.shutdown().await; // bounded by the shutdown timeout (5 s)
 //! }
 //! ```
 //!
@@ -18,6 +19,7 @@
 pub mod config;
 pub mod exporter;
 pub mod http;
+mod lifecycle;
 pub mod log_format;
 pub mod propagation;
 pub mod resource;
@@ -34,6 +36,7 @@ pub use opentelemetry_sdk;
 pub use tracing_opentelemetry;
 
 pub use config::{CodeDefaults, ConfigWarning, EnvConfig, LogFormat};
+pub use lifecycle::shutdown_signal;
 pub use otel_inject_lib::sdk_values::OtlpProtocol;
 pub use propagation::{current_trace_id, join_process_trace, process_parent_context};
 pub use telemetry::{

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
 };
@@ -20,11 +22,12 @@ use crate::config::{
     CodeDefaults, ConfigWarning, EnvConfig, LogFormat, SamplerConfig, TracesExporter,
 };
 use crate::exporter::OtlpSpanExporter;
+use crate::lifecycle::{self, GuardAwareProcessor, LifecycleState, Pipeline};
 use crate::log_format::CorrelatedFormat;
 use crate::propagation::build_propagator;
 use crate::resource::{resource_attributes, to_resource, Detected};
 
-/// Default bound on flush + shutdown when the guard is dropped.
+/// Default bound on every flush and shutdown (guard drop, `shutdown().await`, signals).
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The log filter used when `RUST_LOG` is not set.
@@ -71,6 +74,7 @@ pub struct TelemetryBuilder {
     exporter: Option<Box<dyn FnOnce(BatchConfigBuilder) -> BatchSpanProcessor + Send>>,
     writer: Option<BoxMakeWriter>,
     detect: bool,
+    exit_on_signal: bool,
 }
 
 impl Default for TelemetryBuilder {
@@ -83,6 +87,7 @@ impl Default for TelemetryBuilder {
             exporter: None,
             writer: None,
             detect: true,
+            exit_on_signal: false,
         }
     }
 }
@@ -141,7 +146,19 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Upper bound of flush + shutdown when the guard goes (default 5 s).
+    /// For programs that do not stop themselves on SIGTERM/SIGINT (jobs, workers, CLIs):
+    /// with [`init`](Self::init), the signal flushes telemetry (within the shutdown timeout)
+    /// and then ends the process as it would have (exit status 143 / 130). A program that
+    /// stops itself uses [`shutdown_signal`](crate::shutdown_signal) instead, which takes
+    /// precedence.
+    pub fn exit_on_signal(mut self) -> Self {
+        self.exit_on_signal = true;
+        self
+    }
+
+    /// The one bound on every flush and shutdown: the guard's drop,
+    /// [`TelemetryGuard::shutdown`], [`TelemetryGuard::flush`] and the flush on a signal
+    /// (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -185,9 +202,20 @@ impl TelemetryBuilder {
     /// Builds everything and installs it globally (tracer provider, propagator, `tracing`
     /// subscriber). Never fails: problems are logged as warnings and the program runs on.
     pub fn init(self) -> TelemetryGuard {
-        let (dispatch, guard, warnings) = self.assemble();
-        if let Some(provider) = &guard.provider {
-            opentelemetry::global::set_tracer_provider(provider.clone());
+        let exit_on_signal = self.exit_on_signal;
+        let (dispatch, mut guard, warnings) = self.assemble();
+        guard.installed = true;
+        if let Some(p) = &guard.pipeline {
+            if let Some(provider) = &p.tracer {
+                opentelemetry::global::set_tracer_provider(provider.clone());
+            }
+            if let Some(provider) = &p.meter {
+                opentelemetry::global::set_meter_provider(provider.clone());
+            }
+            lifecycle::install(p.clone());
+        }
+        if exit_on_signal {
+            lifecycle::exit_on_signal();
         }
         opentelemetry::global::set_text_map_propagator(build_propagator(&guard.config.propagators));
         let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
@@ -228,6 +256,7 @@ impl TelemetryBuilder {
         };
         let attrs = resource_attributes(&config, &detected);
 
+        let state = Arc::new(LifecycleState::default());
         let provider = if config.disabled {
             None
         } else {
@@ -235,12 +264,16 @@ impl TelemetryBuilder {
                 .with_sampler(sampler(&config.sampler))
                 .with_resource(to_resource(&attrs));
             if config.traces_exporter == TracesExporter::Otlp {
+                let state = state.clone();
                 let batch = BatchConfigBuilder::default()
                     .with_scheduled_delay(config.batch.schedule_delay)
                     .with_max_queue_size(config.batch.max_queue_size)
                     .with_max_export_batch_size(config.batch.max_export_batch_size);
                 if let Some(make) = self.exporter {
-                    b = b.with_span_processor(make(batch));
+                    b = b.with_span_processor(GuardAwareProcessor {
+                        inner: make(batch),
+                        state,
+                    });
                 } else {
                     let mut otlp = config.otlp.clone();
                     otlp.timeout = otlp
@@ -251,7 +284,10 @@ impl TelemetryBuilder {
                             let processor = BatchSpanProcessor::builder(exporter)
                                 .with_batch_config(batch.build())
                                 .build();
-                            b = b.with_span_processor(processor);
+                            b = b.with_span_processor(GuardAwareProcessor {
+                                inner: processor,
+                                state,
+                            });
                         }
                         Err(e) => warnings.push(ConfigWarning {
                             variable: "OTEL_EXPORTER_OTLP_*",
@@ -290,9 +326,17 @@ impl TelemetryBuilder {
             .with(filter)
             .with(fmt_layer)
             .with(otel_layer);
-        let guard = TelemetryGuard {
-            provider,
+        state.set_others(None, None);
+        let pipeline = Arc::new(Pipeline {
+            tracer: provider,
+            meter: None,
+            logger: None,
             timeout: self.shutdown_timeout,
+            state,
+        });
+        let guard = TelemetryGuard {
+            pipeline: Some(pipeline),
+            installed: false,
             config,
             resource: attrs,
             warnings: Vec::new(),
@@ -364,13 +408,20 @@ fn report(warnings: &[ConfigWarning], config: &EnvConfig) {
     }
 }
 
-/// Keeps telemetry running. Dropping it flushes pending spans and shuts the provider down,
-/// within the shutdown timeout, on a separate OS thread: it never blocks for longer, never
-/// panics and works inside any tokio runtime, current-thread ones included.
-#[must_use = "telemetry shuts down when the guard is dropped: bind it, e.g. `let _telemetry = otel_inject_sdk::init();`"]
+/// Keeps telemetry running and flushes it when it goes, never for longer than the shutdown
+/// timeout (default 5 s), on a thread of its own: it never hangs, never panics and works inside
+/// any tokio runtime, current-thread ones included.
+///
+/// The pipeline [`TelemetryBuilder::init`] installs belongs to the process, not to the guard:
+/// dropping the guard flushes it and telemetry stays on, so `let _ = init();` cannot switch it
+/// off. With no guard left, each finished trace is exported at once (nothing would flush at
+/// exit); bind the guard to keep batching. [`TelemetryGuard::shutdown`] is the one way to stop
+/// telemetry. A guard from [`TelemetryBuilder::build`] owns its pipeline: dropping it shuts the
+/// pipeline down.
+#[must_use = "bind the guard (`let _telemetry = otel_inject_sdk::init();`): it flushes telemetry at the end of `main`"]
 pub struct TelemetryGuard {
-    provider: Option<SdkTracerProvider>,
-    timeout: Duration,
+    pipeline: Option<Arc<Pipeline>>,
+    installed: bool,
     config: EnvConfig,
     resource: Vec<(String, String)>,
     warnings: Vec<ConfigWarning>,
@@ -379,8 +430,11 @@ pub struct TelemetryGuard {
 impl std::fmt::Debug for TelemetryGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TelemetryGuard")
-            .field("enabled", &self.provider.is_some())
-            .field("timeout", &self.timeout)
+            .field(
+                "enabled",
+                &self.pipeline.as_ref().is_some_and(|p| p.is_enabled()),
+            )
+            .field("installed", &self.installed)
             .finish_non_exhaustive()
     }
 }
@@ -403,74 +457,74 @@ impl TelemetryGuard {
 
     /// The tracer provider; `None` when `OTEL_SDK_DISABLED=true`.
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
-        self.provider.as_ref()
+        self.pipeline.as_ref().and_then(|p| p.tracer.as_ref())
     }
 
-    /// Exports every finished span now, waiting at most the shutdown timeout.
+    /// The meter provider; `None` when metrics are off (`OTEL_METRICS_EXPORTER=none`,
+    /// `OTEL_SDK_DISABLED=true`).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.pipeline.as_ref().and_then(|p| p.meter.as_ref())
+    }
+
+    /// The logger provider; `None` when logs are not exported (`OTEL_LOGS_EXPORTER=none`,
+    /// `OTEL_SDK_DISABLED=true`).
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.pipeline.as_ref().and_then(|p| p.logger.as_ref())
+    }
+
+    /// The bound on every flush and shutdown.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.pipeline
+            .as_ref()
+            .map_or(DEFAULT_SHUTDOWN_TIMEOUT, |p| p.timeout)
+    }
+
+    /// Exports every finished span, metric point and log record now, waiting at most the
+    /// shutdown timeout; false if that was not enough.
     pub fn flush(&self) -> bool {
-        match &self.provider {
-            Some(p) => {
-                let p = p.clone();
-                run_bounded(self.timeout, move || p.force_flush().is_ok()).unwrap_or(false)
-            }
-            None => true,
-        }
+        self.pipeline.as_ref().is_none_or(|p| p.flush())
     }
 
-    /// Flushes and shuts down without blocking the async runtime.
+    /// Flushes and shuts telemetry down, within the shutdown timeout, without blocking the
+    /// async runtime. Telemetry is off afterwards.
     pub async fn shutdown(mut self) {
-        let Some(p) = self.provider.take() else {
+        let Some(p) = self.pipeline.take() else {
             return;
         };
-        let timeout = self.timeout;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let spawned = std::thread::Builder::new()
             .name("otel-inject-shutdown".into())
             .spawn(move || {
-                let _ = tx.send(shutdown_provider(&p, timeout));
+                // `Pipeline::shutdown` returns within the timeout, whatever the collector does.
+                let _ = tx.send(p.shutdown());
             });
         if spawned.is_ok() {
-            // The thread answers within `timeout`: the provider's shutdown is itself bounded.
-            let _ = rx.await;
+            if let Ok(false) = rx.await {
+                eprintln!("otel-inject-sdk: telemetry shutdown did not finish within {:?}; some telemetry may be lost", self.shutdown_timeout());
+            }
         }
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(p) = self.provider.take() {
-            let timeout = self.timeout;
-            let done = run_bounded(timeout + Duration::from_millis(250), move || {
-                shutdown_provider(&p, timeout)
-            });
-            if done.is_none() {
-                eprintln!(
-                    "otel-inject-sdk: telemetry shutdown did not finish within {timeout:?}; some spans may be lost"
-                );
-            }
+        let Some(p) = self.pipeline.take() else {
+            return;
+        };
+        let done = if self.installed {
+            let done = p.flush();
+            p.state.set_guardless();
+            done
+        } else {
+            p.shutdown()
+        };
+        if !done && p.is_enabled() {
+            eprintln!(
+                "otel-inject-sdk: flushing telemetry did not finish within {:?}; some telemetry may be lost",
+                p.timeout
+            );
         }
     }
-}
-
-fn shutdown_provider(p: &SdkTracerProvider, timeout: Duration) -> bool {
-    let flushed = p.force_flush().is_ok();
-    let shut = p.shutdown_with_timeout(timeout).is_ok();
-    flushed && shut
-}
-
-/// Runs `f` on a new thread and waits for it at most `timeout`.
-fn run_bounded<T: Send + 'static>(
-    timeout: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("otel-inject-shutdown".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .ok()?;
-    rx.recv_timeout(timeout).ok()
 }
 
 /// Initialises telemetry from the environment alone: `let _telemetry = otel_inject_sdk::init();`.

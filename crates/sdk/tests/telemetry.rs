@@ -166,6 +166,47 @@ fn guard_drop_is_bounded_when_the_collector_is_unreachable() {
 }
 
 #[test]
+fn async_shutdown_is_bounded_by_the_same_limit() {
+    let _serial = serial::telemetry_lock();
+    // A listener that accepts and never answers, and an OTLP timeout longer than the limit.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = blackhole.local_addr().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let elapsed = rt.block_on(async {
+        let (dispatch, guard) = Telemetry::builder()
+            .shutdown_timeout(Duration::from_millis(500))
+            .log_writer(Capture::default())
+            .env_lookup(env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{addr}")),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "30000".into()),
+            ]))
+            .build();
+        assert_eq!(guard.shutdown_timeout(), Duration::from_millis(500));
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::info_span!("lost").in_scope(|| {})
+        });
+        let start = Instant::now();
+        assert!(!guard.flush(), "a flush that cannot finish says so");
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "flush took {:?}",
+            start.elapsed()
+        );
+        let start = Instant::now();
+        guard.shutdown().await;
+        start.elapsed()
+    });
+    assert!(
+        elapsed < Duration::from_millis(1500),
+        "shutdown took {elapsed:?}"
+    );
+    drop(blackhole);
+}
+
+#[test]
 fn sdk_disabled_exports_nothing_but_logs_work() {
     let _serial = serial::telemetry_lock();
     let receiver = Receiver::start();

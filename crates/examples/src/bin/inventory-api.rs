@@ -25,9 +25,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, "inventory-api listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(otel_inject_examples::shutdown_signal())
+        .with_graceful_shutdown(otel_inject_sdk::shutdown_signal())
         .await?;
     tracing::info!("inventory-api stopped");
+    // Flushes what the draining requests finished (bounded by the shutdown timeout).
     telemetry.shutdown().await;
     Ok(())
 }

@@ -32,6 +32,8 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _telemetry = otel_inject_sdk::Telemetry::builder()
         .service_name("ml-train")
+        // A job does not stop itself on SIGTERM: the signal flushes what is finished, then ends it.
+        .exit_on_signal()
         .init();
     let root =
         otel_inject_sdk::root_span!("ml-train", dataset = %args.dataset, model = ?args.model);
