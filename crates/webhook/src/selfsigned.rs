@@ -171,33 +171,77 @@ fn pem_certificate(der: &[u8]) -> String {
     out
 }
 
+/// What [`ensure_published`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Publication {
+    /// The bundle of this many webhooks was patched.
+    Patched(usize),
+    /// Every webhook already trusts every CA we serve with: nothing to write.
+    UpToDate,
+    /// The configuration does not exist (yet): nothing to write until it appears.
+    Absent,
+}
+
+/// The certificates of a PEM bundle, in order (what a caBundle means; its spelling does not).
+fn bundle_ders(pem: &[u8]) -> Vec<Vec<u8>> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer};
+    CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
+        .map(|c| c.as_ref().to_vec())
+        .collect()
+}
+
+/// Whether `existing` already is what [`merge_bundle`] would make of it: then a patch would
+/// change nothing, and our own patch's watch event must not cause another.
+pub fn bundle_is_current(existing_pem: &[u8], ours_pem: &str, now_unix: i64) -> bool {
+    let merged = merge_bundle(existing_pem, ours_pem, now_unix);
+    bundle_ders(merged.as_bytes()) == bundle_ders(existing_pem)
+}
+
 /// Adds `ours_pem` to `clientConfig.caBundle` of every webhook in the configuration `name`
-/// (see [`merge_bundle`]). A JSON patch with a `test` on each webhook's name, so a concurrent
-/// edit that reorders the list fails the patch instead of putting our CA on someone else's webhook.
-pub async fn publish_ca_bundle(
+/// (see [`merge_bundle`]), unless every one already has it. A JSON patch with a `test` on each
+/// webhook's name, so a concurrent edit that reorders the list fails the patch instead of
+/// putting our CA on someone else's webhook. A configuration that does not exist yet is not an
+/// error ([`Publication::Absent`]): the server serves without it and [`keep_published`] writes
+/// the bundle when it appears, whatever order GitOps applies the two in.
+pub async fn ensure_published(
     client: Client,
     name: &str,
     ours_pem: &str,
-) -> Result<usize, PublishError> {
+) -> Result<Publication, PublishError> {
     let api: Api<MutatingWebhookConfiguration> = Api::all(client);
-    let current = api.get(name).await.map_err(|source| PublishError::Get {
-        name: name.to_string(),
-        source,
-    })?;
+    let current = match api.get_opt(name).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Ok(Publication::Absent),
+        Err(source) => {
+            return Err(PublishError::Get {
+                name: name.to_string(),
+                source,
+            })
+        }
+    };
     let webhooks = current.webhooks.unwrap_or_default();
     if webhooks.is_empty() {
         return Err(PublishError::NoWebhooks(name.to_string()));
     }
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let mut ops = Vec::new();
-    for (i, hook) in webhooks.iter().enumerate() {
-        let existing = hook
-            .client_config
+    let existing = |hook: &k8s_openapi::api::admissionregistration::v1::MutatingWebhook| {
+        hook.client_config
             .ca_bundle
             .as_ref()
             .map(|b| b.0.clone())
-            .unwrap_or_default();
-        let bundle = merge_bundle(&existing, ours_pem, now);
+            .unwrap_or_default()
+    };
+    if webhooks
+        .iter()
+        .all(|hook| bundle_is_current(&existing(hook), ours_pem, now))
+    {
+        return Ok(Publication::UpToDate);
+    }
+    let mut ops = Vec::new();
+    for (i, hook) in webhooks.iter().enumerate() {
+        let bundle = merge_bundle(&existing(hook), ours_pem, now);
         let bundle = serde_json::to_value(ByteString(bundle.into_bytes())).unwrap_or_default();
         ops.push(serde_json::json!({"op": "test", "path": format!("/webhooks/{i}/name"), "value": hook.name}));
         ops.push(serde_json::json!({"op": "add", "path": format!("/webhooks/{i}/clientConfig/caBundle"), "value": bundle}));
@@ -213,7 +257,97 @@ pub async fn publish_ca_bundle(
             name: name.to_string(),
             source,
         })?;
-    Ok(webhooks.len())
+    Ok(Publication::Patched(webhooks.len()))
+}
+
+/// What [`keep_published`] reports, for logs and metrics.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SyncEvent {
+    /// The bundle was written on this many webhooks.
+    Published(usize),
+    /// The configuration is not there (at start, or deleted): serving on, waiting for it.
+    Waiting,
+    /// Reading, patching or watching failed; retried.
+    Failed(String),
+}
+
+/// How long after a failed publish [`keep_published`] tries again when no watch event comes.
+pub const REPUBLISH_AFTER_FAILURE: Duration = Duration::from_secs(10);
+
+/// Keeps the bundle in `desired` on the configuration `name` for as long as it runs: on start,
+/// whenever the configuration appears or changes (a watch on that one object: a `metadata.name`
+/// field selector, which RBAC's `resourceNames` allows for list and watch), whenever `desired`
+/// changes (a rotation), and after a failure. Each time it runs [`ensure_published`], so a
+/// configuration applied after the server started (Argo CD's waves register it once the
+/// Deployment is Ready), re-created, or re-applied without its caBundle gets it back, merged
+/// with the live CAs already there; our own patch's event finds the bundle current and stops.
+pub async fn keep_published(
+    client: Client,
+    name: String,
+    mut desired: tokio::sync::watch::Receiver<String>,
+    on_event: impl Fn(SyncEvent) + Send + 'static,
+) {
+    use futures::StreamExt;
+    use kube::core::PartialObjectMeta;
+    use kube::runtime::{watcher, WatchStreamExt};
+
+    let api: Api<PartialObjectMeta<MutatingWebhookConfiguration>> = Api::all(client.clone());
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    // Metadata only: the watch is a trigger; ensure_published reads the object itself.
+    let mut events = watcher(api, config).default_backoff().boxed();
+    // Whether the last attempt left the configuration without our bundle (failed, or absent).
+    let mut last: Option<Publication> = None;
+    let mut retry_at: Option<tokio::time::Instant> = Some(tokio::time::Instant::now());
+    loop {
+        let at = retry_at;
+        let retry = async move {
+            match at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = events.next() => match event {
+                None => return,
+                Some(Err(e)) => {
+                    on_event(SyncEvent::Failed(format!("watch on MutatingWebhookConfiguration {name}: {e}")));
+                    continue;
+                }
+                // Deleted: nothing to write until it comes back (an Apply event then).
+                Some(Ok(watcher::Event::Delete(_))) => {
+                    last = Some(Publication::Absent);
+                    on_event(SyncEvent::Waiting);
+                    continue;
+                }
+                Some(Ok(watcher::Event::Init | watcher::Event::InitDone)) => continue,
+                Some(Ok(watcher::Event::Apply(_) | watcher::Event::InitApply(_))) => {}
+            },
+            changed = desired.changed() => if changed.is_err() { return },
+            () = retry => {}
+        }
+        retry_at = None;
+        let bundle = desired.borrow_and_update().clone();
+        match ensure_published(client.clone(), &name, &bundle).await {
+            Ok(Publication::Patched(n)) => {
+                last = Some(Publication::Patched(n));
+                on_event(SyncEvent::Published(n));
+            }
+            Ok(Publication::UpToDate) => last = Some(Publication::UpToDate),
+            Ok(Publication::Absent) => {
+                // Say it once, not on every retry.
+                if last != Some(Publication::Absent) {
+                    on_event(SyncEvent::Waiting);
+                }
+                last = Some(Publication::Absent);
+            }
+            Err(e) => {
+                last = None;
+                on_event(SyncEvent::Failed(e.to_string()));
+                retry_at = Some(tokio::time::Instant::now() + REPUBLISH_AFTER_FAILURE);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +401,33 @@ mod tests {
         // Garbage in the existing bundle is dropped, not fatal.
         assert_eq!(merge_bundle(b"junk", &a.ca_pem, now), a.ca_pem);
     }
+
+    #[test]
+    fn a_bundle_is_current_only_when_a_merge_would_change_nothing() {
+        let sans = vec!["localhost".to_string()];
+        let a = issue(&sans, Duration::from_secs(3600)).unwrap();
+        let b = issue(&sans, Duration::from_secs(3600)).unwrap();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        // A webhook without a caBundle (just applied by GitOps) needs ours.
+        assert!(!bundle_is_current(b"", &a.ca_pem, now));
+        // Ours there, alone or beside another live CA: our own patch's event writes nothing.
+        assert!(bundle_is_current(a.ca_pem.as_bytes(), &a.ca_pem, now));
+        let both = format!("{}{}", b.ca_pem, a.ca_pem);
+        assert!(bundle_is_current(both.as_bytes(), &a.ca_pem, now));
+        // Someone else's CA only (a re-apply replaced ours): ours is added.
+        assert!(!bundle_is_current(b.ca_pem.as_bytes(), &a.ca_pem, now));
+        // A rotation's old + new bundle is current only once both are there.
+        let rotated = format!("{}{}", a.ca_pem, b.ca_pem);
+        assert!(!bundle_is_current(a.ca_pem.as_bytes(), &rotated, now));
+        // Expired CAs left behind are cleaned up by a patch.
+        assert!(!bundle_is_current(both.as_bytes(), &a.ca_pem, now + 7200));
+        // PEM spelled differently (no trailing newline) is the same bundle.
+        assert!(bundle_is_current(
+            a.ca_pem.trim_end().as_bytes(),
+            &a.ca_pem,
+            now
+        ));
+    }
 }
 
 /// Rotation settings.
@@ -292,12 +453,39 @@ pub trait CaPublisher: Send + Sync {
     ) -> futures::future::BoxFuture<'a, Result<(), String>>;
 }
 
-/// Publishes to a MutatingWebhookConfiguration.
+/// Publishes to a MutatingWebhookConfiguration: the bundle becomes the one [`keep_published`]
+/// keeps there (so a configuration that appears later gets the rotated bundle), and is written
+/// at once. A rotation must not switch its leaf before the API server trusts the new CA, so a
+/// configuration that is absent is an error here (the rotation retries; nobody calls a webhook
+/// that is not registered).
 pub struct WebhookConfigPublisher {
-    /// Client.
-    pub client: Client,
-    /// Configuration name.
-    pub name: String,
+    client: Client,
+    name: String,
+    desired: tokio::sync::watch::Sender<String>,
+}
+
+impl WebhookConfigPublisher {
+    /// A publisher for the configuration `name`, whose bundle is `ca_pem` to begin with.
+    pub fn new(client: Client, name: String, ca_pem: String) -> Self {
+        Self {
+            client,
+            name,
+            desired: tokio::sync::watch::Sender::new(ca_pem),
+        }
+    }
+
+    /// The task that keeps the bundle published ([`keep_published`]); run it once.
+    pub fn keep_published(
+        &self,
+        on_event: impl Fn(SyncEvent) + Send + 'static,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        keep_published(
+            self.client.clone(),
+            self.name.clone(),
+            self.desired.subscribe(),
+            on_event,
+        )
+    }
 }
 
 impl CaPublisher for WebhookConfigPublisher {
@@ -306,10 +494,15 @@ impl CaPublisher for WebhookConfigPublisher {
         bundle_pem: &'a str,
     ) -> futures::future::BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            publish_ca_bundle(self.client.clone(), &self.name, bundle_pem)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            self.desired.send_replace(bundle_pem.to_string());
+            match ensure_published(self.client.clone(), &self.name, bundle_pem).await {
+                Ok(Publication::Patched(_) | Publication::UpToDate) => Ok(()),
+                Ok(Publication::Absent) => Err(format!(
+                    "MutatingWebhookConfiguration {} does not exist; the bundle is written when it appears",
+                    self.name
+                )),
+                Err(e) => Err(e.to_string()),
+            }
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     cli::{exit, ServeArgs},
     cluster::{kube_view::KubeView, ClusterObjects, ClusterView, StaticView},
     metrics::{Metrics, ResultLabels},
-    selfsigned::{self, CaPublisher, FilePublisher, Rotation, WebhookConfigPublisher},
+    selfsigned::{self, CaPublisher, FilePublisher, Rotation, SyncEvent, WebhookConfigPublisher},
     server::{self, Shutdown, Timeouts},
     tls::{self, CertFiles, ReloadEvent, SwappableCert},
 };
@@ -164,34 +164,63 @@ fn fail(code: u8, message: impl std::fmt::Display) -> u8 {
     code
 }
 
+/// Where the generated CA goes.
+enum CaTarget {
+    /// A file, for curl (standalone).
+    File(Arc<FilePublisher>),
+    /// The caBundle of our MutatingWebhookConfiguration, kept there by a watch.
+    WebhookConfig(Arc<WebhookConfigPublisher>),
+}
+
 /// The generated CA, published only once the server has started: a `serve` that fails to
 /// bind or to read `--cluster` must not replace the CA its running predecessor's clients use.
 struct PendingCa {
-    publisher: Arc<dyn CaPublisher>,
+    target: CaTarget,
     ca_pem: String,
     rotation: Rotation,
     cert: Arc<SwappableCert>,
 }
 
 impl PendingCa {
-    /// Publishes the CA, then rotates it before expiry in the background.
+    /// Publishes the CA (to a file at once; to the webhook configuration by a watch that writes
+    /// it whenever the configuration exists without it, so the server does not depend on the
+    /// order GitOps applies it in), then rotates it before expiry in the background.
     async fn publish(
         self,
         metrics: Arc<Metrics>,
         ca_out: Option<&std::path::Path>,
-    ) -> Result<tokio::task::JoinHandle<()>, String> {
-        self.publisher
-            .publish(&self.ca_pem)
-            .await
-            .map_err(|e| format!("cannot publish the generated CA: {e}"))?;
-        if let Some(path) = ca_out {
-            tracing::info!(path = %path.display(), "wrote the generated CA; use it with curl --cacert");
-        }
-        Ok(tokio::spawn(selfsigned::rotate_forever(
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+        let mut tasks = Vec::new();
+        let publisher: Arc<dyn CaPublisher> = match self.target {
+            CaTarget::File(file) => {
+                file.publish(&self.ca_pem)
+                    .await
+                    .map_err(|e| format!("cannot publish the generated CA: {e}"))?;
+                if let Some(path) = ca_out {
+                    tracing::info!(path = %path.display(), "wrote the generated CA; use it with curl --cacert");
+                }
+                file
+            }
+            CaTarget::WebhookConfig(config) => {
+                tasks.push(tokio::spawn(config.keep_published(|event| match event {
+                    SyncEvent::Published(webhooks) => {
+                        tracing::info!(webhooks, "published the generated CA as the caBundle of the MutatingWebhookConfiguration");
+                    }
+                    SyncEvent::Waiting => tracing::info!(
+                        "the MutatingWebhookConfiguration does not exist (yet): serving without it, its caBundle is written when it appears"
+                    ),
+                    SyncEvent::Failed(e) => {
+                        tracing::warn!("cannot publish the generated CA yet, retrying: {e}");
+                    }
+                })));
+                config
+            }
+        };
+        tasks.push(tokio::spawn(selfsigned::rotate_forever(
             self.rotation,
             self.cert,
             self.ca_pem,
-            self.publisher,
+            publisher,
             move |result| match result {
                 Ok(not_after_unix) => {
                     tracing::info!(
@@ -212,7 +241,8 @@ impl PendingCa {
                         .inc();
                 }
             },
-        )))
+        )));
+        Ok(tasks)
     }
 }
 
@@ -286,22 +316,21 @@ pub async fn run(args: ServeArgs) -> u8 {
             Ok(i) => i,
             Err(e) => return fail(exit::STARTUP, e),
         };
-        let publisher: Arc<dyn CaPublisher> = match (&client, &args.tls.webhook_config) {
-            (Some(client), Some(name)) => Arc::new(WebhookConfigPublisher {
-                client: client.clone(),
-                name: name.clone(),
-            }),
+        let target = match (&client, &args.tls.webhook_config) {
+            (Some(client), Some(name)) => CaTarget::WebhookConfig(Arc::new(
+                WebhookConfigPublisher::new(client.clone(), name.clone(), issued.ca_pem.clone()),
+            )),
             (Some(_), None) => {
                 return fail(
                     exit::STARTUP,
                     "--self-signed in a cluster needs --webhook-config NAME: the API server must be given the generated CA",
                 )
             }
-            (None, _) => Arc::new(FilePublisher(args.tls.ca_out.clone())),
+            (None, _) => CaTarget::File(Arc::new(FilePublisher(args.tls.ca_out.clone()))),
         };
         let cert = SwappableCert::new(issued.serving);
         pending_ca = Some(PendingCa {
-            publisher,
+            target,
             ca_pem: issued.ca_pem,
             rotation: Rotation {
                 sans,
@@ -388,7 +417,7 @@ pub async fn run(args: ServeArgs) -> u8 {
     if let Some(pending) = pending_ca {
         let ca_out = client.is_none().then_some(args.tls.ca_out.as_path());
         match pending.publish(metrics, ca_out).await {
-            Ok(task) => background.push(task),
+            Ok(tasks) => background.extend(tasks),
             Err(e) => return fail(exit::STARTUP, e),
         }
     }
