@@ -61,7 +61,7 @@ pub async fn run(command: Command) -> u8 {
         }
         // Byte for byte the checked-in deploy/otel-inject/base/crd-instrumentation.yaml.
         Command::Crd => match otel_inject_lib::crd::crd_yaml() {
-            Ok(yaml) => write_out(&yaml),
+            Ok(yaml) => write_out(yaml.as_bytes()),
             Err(e) => {
                 eprintln!("otel-inject: cannot render the CRD: {e}");
                 exit::FAILURE
@@ -86,7 +86,7 @@ async fn offline_command(
     file: &str,
     strict: bool,
     options: OfflineOptions,
-    run: impl FnOnce(String, String, OfflineOptions) -> OfflineFuture,
+    run: impl FnOnce(Vec<u8>, String, OfflineOptions) -> OfflineFuture,
 ) -> u8 {
     let source = if file == "-" {
         "stdin".to_string()
@@ -130,12 +130,9 @@ async fn offline_command(
     }
 }
 
-fn write_out(text: &str) -> u8 {
+fn write_out(bytes: &[u8]) -> u8 {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => exit::OK,
         // A closed pipe (`| head`) is not worth a stack of errors.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,

@@ -15,3 +15,4 @@ pub mod selfsigned;
 pub mod serve;
 pub mod server;
 pub mod tls;
+pub mod yaml;

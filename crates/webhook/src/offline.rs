@@ -19,8 +19,9 @@ use crate::{
     cluster::{
         lookup, static_view::default_instrumentation, ClusterObjects, ClusterView, StaticView,
     },
-    manifest::{parse_stream, Document, ManifestError, StreamFormat},
+    manifest::{parse_stream, Document, ManifestError, Stream, StreamFormat},
     metrics::Metrics,
+    yaml,
 };
 
 /// Options shared by the offline commands.
@@ -69,8 +70,9 @@ pub enum OfflineError {
 /// (one line each). `--strict` turns any warning into a failure, for CI.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OfflineReport {
-    /// What goes to standard output.
-    pub output: String,
+    /// What goes to standard output: bytes, since `inject` hands back a stream whose comments
+    /// are not UTF-8 as it was.
+    pub output: Vec<u8>,
     /// One line each, without the `otel-inject: warning: ` prefix.
     pub warnings: Vec<String>,
     /// What was left to the webhook on purpose (Argo workflows), one line each, without the
@@ -227,22 +229,21 @@ fn dotted(pointer: &str) -> String {
 
 /// A parsed input stream and the view built from it.
 struct Input {
-    format: StreamFormat,
-    docs: Vec<Document>,
+    stream: Stream,
     view: StaticView,
     source: String,
     /// The built-in default Instrumentation's endpoint, when it is in use.
     default_endpoint: Option<String>,
 }
 
-fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, OfflineError> {
-    let (format, docs) = parse_stream(text, source)?;
+fn load(text: &[u8], source: &str, options: &OfflineOptions) -> Result<Input, OfflineError> {
+    let stream = parse_stream(text, source)?;
     let mut objects = ClusterObjects::default();
     for file in &options.cluster_files {
         objects.load_file(file, &options.default_namespace)?;
     }
     // Objects in the stream win over files: the stream is what is about to be applied.
-    for doc in &docs {
+    for doc in &stream.docs {
         objects.add(&doc.value, &options.default_namespace, source, doc.number)?;
     }
     let view = StaticView::with_default_instrumentation(objects).map_err(OfflineError::Internal)?;
@@ -259,8 +260,7 @@ fn load(text: &str, source: &str, options: &OfflineOptions) -> Result<Input, Off
         None
     };
     Ok(Input {
-        format,
-        docs,
+        stream,
         view,
         source: source.to_string(),
         default_endpoint,
@@ -345,26 +345,27 @@ fn apply(doc: &mut Value, target: &PodTarget, decision: &InjectionDecision) -> R
 
 /// `otel-inject inject`: the stream with every pod and pod template injected.
 pub async fn inject_stream(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
     output: OutputFormat,
 ) -> Result<String, OfflineError> {
-    Ok(inject_report(text, source, options, output).await?.output)
+    let report = inject_report(text, source, options, output).await?;
+    // Lossy only where the input's comments were not UTF-8; `inject_report` has the bytes.
+    Ok(String::from_utf8_lossy(&report.output).into_owned())
 }
 
 /// [`inject_stream`], with the warnings.
 pub async fn inject_report(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
     output: OutputFormat,
 ) -> Result<OfflineReport, OfflineError> {
-    let input = load(text, source, options)?;
+    let input = load(text.as_ref(), source, options)?;
     let mut warnings = Warnings::new(&input);
-    let mut out_docs: Vec<(bool, Document)> = Vec::new();
-    for doc in &input.docs {
-        let doc = doc.clone();
+    let mut out_docs: Vec<(bool, Value)> = Vec::new();
+    for doc in &input.stream.docs {
         let mut value = doc.value.clone();
         let mut changed = false;
         if doc.kind() == "List" {
@@ -379,16 +380,9 @@ pub async fn inject_report(
                         doc.number,
                         &mut warnings,
                     )? {
-                        let decision = decide(&input.view, &target, &options.inject).await;
-                        warnings.decision(&at(&input.source, doc.number, &target), &decision);
-                        changed |= !decision.patch.0.is_empty();
-                        apply(item, &target, &decision).map_err(|e| {
-                            ManifestError::new(
-                                &input.source,
-                                doc.number,
-                                format!("{}: cannot apply the patch: {e}", target.label),
-                            )
-                        })?;
+                        changed |=
+                            inject_target(&input, doc, item, &target, options, &mut warnings)
+                                .await?;
                     }
                 }
             }
@@ -401,21 +395,13 @@ pub async fn inject_report(
                 &mut warnings,
             )?;
             for target in targets {
-                let decision = decide(&input.view, &target, &options.inject).await;
-                warnings.decision(&at(&input.source, doc.number, &target), &decision);
-                changed |= !decision.patch.0.is_empty();
-                apply(&mut value, &target, &decision).map_err(|e| {
-                    ManifestError::new(
-                        &input.source,
-                        doc.number,
-                        format!("{}: cannot apply the patch: {e}", target.label),
-                    )
-                })?;
+                changed |=
+                    inject_target(&input, doc, &mut value, &target, options, &mut warnings).await?;
             }
         }
-        out_docs.push((changed, Document { value, ..doc }));
+        out_docs.push((changed, value));
     }
-    let output = render(&out_docs, input.format, output)?;
+    let output = render(&input, &out_docs, output, &mut warnings)?;
     let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
         output,
@@ -424,72 +410,129 @@ pub async fn inject_report(
     })
 }
 
+/// Decides for one pod of `doc` and applies the patch to `value` (the document or the `List`
+/// item it came from); whether anything changed.
+async fn inject_target(
+    input: &Input,
+    doc: &Document,
+    value: &mut Value,
+    target: &PodTarget,
+    options: &OfflineOptions,
+    warnings: &mut Warnings,
+) -> Result<bool, OfflineError> {
+    let decision = decide(&input.view, target, &options.inject).await;
+    warnings.decision(&at(&input.source, doc.number, target), &decision);
+    apply(value, target, &decision).map_err(|e| {
+        ManifestError::new(
+            &input.source,
+            doc.number,
+            format!("{}: cannot apply the patch: {e}", target.label),
+        )
+    })?;
+    Ok(!decision.patch.0.is_empty())
+}
+
 /// Where a warning is about: "app.yaml: document 2: Deployment shop/web".
 fn at(source: &str, number: usize, target: &PodTarget) -> String {
     format!("{source}: document {number}: {}", target.label)
 }
 
+/// The output stream. In the input's syntax, the input's bytes with each changed document
+/// edited in place (YAML) or written anew (JSON); everything else (untouched documents,
+/// separators, comments between documents, trailing lines) byte for byte. In the other syntax,
+/// every document written anew.
 fn render(
-    docs: &[(bool, Document)],
-    input: StreamFormat,
+    input: &Input,
+    docs: &[(bool, Value)],
     output: OutputFormat,
-) -> Result<String, OfflineError> {
-    let same_syntax = matches!(
-        (input, output),
-        (StreamFormat::Yaml, OutputFormat::Yaml) | (StreamFormat::Json, OutputFormat::Json)
-    );
-    let mut parts = Vec::new();
-    for (changed, doc) in docs {
-        if !changed && same_syntax {
-            // Untouched documents come back byte for byte, comments included.
-            parts.push(doc.text.trim_end_matches('\n').to_string());
-            continue;
-        }
-        if doc.value.is_null() {
-            continue;
-        }
-        let text = match output {
-            OutputFormat::Yaml => serde_yaml::to_string(&doc.value)
-                .map_err(|e| OfflineError::Internal(format!("cannot write YAML: {e}")))?,
-            OutputFormat::Json => serde_json::to_string_pretty(&doc.value)
-                .map_err(|e| OfflineError::Internal(format!("cannot write JSON: {e}")))?,
-        };
-        parts.push(text.trim_end_matches('\n').to_string());
-    }
-    Ok(match output {
-        OutputFormat::Yaml => {
-            let mut s = String::new();
-            for p in parts {
-                s.push_str("---\n");
-                s.push_str(&p);
-                s.push('\n');
+    warnings: &mut Warnings,
+) -> Result<Vec<u8>, OfflineError> {
+    let stream = &input.stream;
+    match (stream.format, output) {
+        (StreamFormat::Yaml, OutputFormat::Yaml) => {
+            let mut out = Vec::with_capacity(stream.bytes.len() + 4096);
+            let mut at = 0;
+            for (doc, (changed, value)) in stream.docs.iter().zip(docs) {
+                if !changed {
+                    continue;
+                }
+                let original = &stream.bytes[doc.range.clone()];
+                let text = match yaml::edit(&doc.text, &doc.value, value) {
+                    Ok(yaml::EditOutcome::Unchanged) => continue,
+                    Ok(yaml::EditOutcome::Edited(splices)) => splices.apply(original),
+                    Ok(yaml::EditOutcome::Rewritten { text, why }) => {
+                        warnings.notes.push(format!(
+                            "{}: document {}: written anew, without its comments and formatting: {why}",
+                            input.source, doc.number
+                        ));
+                        text.into_bytes()
+                    }
+                    Err(e) => {
+                        return Err(OfflineError::Internal(format!(
+                            "{}: document {}: cannot write the injected document: {e}",
+                            input.source, doc.number
+                        )))
+                    }
+                };
+                out.extend_from_slice(&stream.bytes[at..doc.range.start]);
+                out.extend_from_slice(&text);
+                at = doc.range.end;
             }
-            s
+            out.extend_from_slice(&stream.bytes[at..]);
+            Ok(out)
         }
-        OutputFormat::Json => {
-            let mut s = parts.join("\n");
-            s.push('\n');
-            s
+        (StreamFormat::Json, OutputFormat::Json) => {
+            let mut parts = Vec::new();
+            for (doc, (changed, value)) in stream.docs.iter().zip(docs) {
+                if *changed {
+                    parts.push(
+                        serde_json::to_string_pretty(value).map_err(|e| {
+                            OfflineError::Internal(format!("cannot write JSON: {e}"))
+                        })?,
+                    );
+                } else {
+                    parts.push(doc.text.clone());
+                }
+            }
+            Ok(format!("{}\n", parts.join("\n")).into_bytes())
         }
-    })
+        (_, OutputFormat::Yaml) => {
+            let mut out = String::new();
+            for (_, value) in docs.iter().filter(|(_, v)| !v.is_null()) {
+                out.push_str("---\n");
+                out.push_str(&yaml::render(value));
+            }
+            Ok(out.into_bytes())
+        }
+        (_, OutputFormat::Json) => {
+            let mut parts = Vec::new();
+            for (_, value) in docs.iter().filter(|(_, v)| !v.is_null()) {
+                parts.push(
+                    serde_json::to_string_pretty(value)
+                        .map_err(|e| OfflineError::Internal(format!("cannot write JSON: {e}")))?,
+                );
+            }
+            Ok(format!("{}\n", parts.join("\n")).into_bytes())
+        }
+    }
 }
 
 /// `otel-inject explain`: per pod and container, what would be injected or why not.
 pub async fn explain_stream(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
 ) -> Result<String, OfflineError> {
-    Ok(explain_report(text, source, options).await?.output)
+    Ok(String::from_utf8_lossy(&explain_report(text, source, options).await?.output).into_owned())
 }
 
 /// [`explain_stream`], with the warnings.
 pub async fn explain_report(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
 ) -> Result<OfflineReport, OfflineError> {
-    let input = load(text, source, options)?;
+    let input = load(text.as_ref(), source, options)?;
     let mut warnings = Warnings::new(&input);
     let mut out = String::new();
     if input.view.uses_default_instrumentation() {
@@ -499,7 +542,7 @@ pub async fn explain_report(
         );
     }
     let mut count = 0;
-    for doc in &input.docs {
+    for doc in &input.stream.docs {
         let mut targets = pod_targets(
             &doc.value,
             options,
@@ -568,7 +611,7 @@ pub async fn explain_report(
     }
     let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
-        output: out,
+        output: out.into_bytes(),
         warnings,
         notes,
     })
@@ -577,20 +620,20 @@ pub async fn explain_report(
 /// `otel-inject review`: for each AdmissionReview in the input (or each pod / pod template,
 /// wrapped in the review the API server would send for its creation), the response.
 pub async fn review_stream(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
 ) -> Result<String, OfflineError> {
-    Ok(review_report(text, source, options).await?.output)
+    Ok(String::from_utf8_lossy(&review_report(text, source, options).await?.output).into_owned())
 }
 
 /// [`review_stream`], with the warnings.
 pub async fn review_report(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
 ) -> Result<OfflineReport, OfflineError> {
-    let input = load(text, source, options)?;
+    let input = load(text.as_ref(), source, options)?;
     let mut warnings = Warnings::new(&input);
     let view: Arc<dyn ClusterView> = Arc::new(input.view.clone());
     let admission = Admission::new(
@@ -600,7 +643,7 @@ pub async fn review_report(
         Duration::ZERO,
     );
     let mut out = String::new();
-    for doc in &input.docs {
+    for doc in &input.stream.docs {
         let mut reviews = Vec::new();
         let mut targets = Vec::new();
         if doc.kind() == "AdmissionReview" {
@@ -640,7 +683,7 @@ pub async fn review_report(
     }
     let (warnings, notes) = warnings.finish(&input);
     Ok(OfflineReport {
-        output: out,
+        output: out.into_bytes(),
         warnings,
         notes,
     })
@@ -649,14 +692,14 @@ pub async fn review_report(
 /// `otel-inject validate`: every Instrumentation in the stream read as the other commands read
 /// it (an error stops at the first invalid one); one line each on standard output.
 pub fn validate_report(
-    text: &str,
+    text: impl AsRef<[u8]>,
     source: &str,
     options: &OfflineOptions,
 ) -> Result<OfflineReport, OfflineError> {
-    let (_, docs) = parse_stream(text, source)?;
+    let stream = parse_stream(text.as_ref(), source)?;
     let mut objects = ClusterObjects::default();
     let mut output = String::new();
-    for doc in &docs {
+    for doc in &stream.docs {
         let before = objects.instrumentations.clone();
         let warned = objects.warnings.len();
         objects.add(&doc.value, &options.default_namespace, source, doc.number)?;
@@ -684,7 +727,7 @@ pub fn validate_report(
         ));
     }
     Ok(OfflineReport {
-        output,
+        output: output.into_bytes(),
         warnings,
         notes: Vec::new(),
     })

@@ -47,8 +47,7 @@ impl ClusterObjects {
     pub fn load_file(&mut self, path: &str, default_namespace: &str) -> Result<(), ManifestError> {
         let text = read_source(path)
             .map_err(|e| ManifestError::new(path, 0, format!("cannot read the file: {e}")))?;
-        let (_, docs) = parse_stream(&text, path)?;
-        for doc in docs {
+        for doc in parse_stream(&text, path)?.docs {
             self.add(&doc.value, default_namespace, path, doc.number)?;
         }
         Ok(())
