@@ -68,6 +68,15 @@ else
   fail "validate.py (see FAIL lines above)"
 fi
 
+say "2b. the migration guide against the operator chart's values.schema.json (tests/deploy/upstream)"
+UPSTREAM_CHART="$HERE/upstream/opentelemetry-operator-chart-0.122.0"
+if "$VENV/bin/python" "$HERE/migration_guide.py" deploy/README.md \
+    "$UPSTREAM_CHART/values.schema.json" "$UPSTREAM_CHART/values.yaml"; then
+  ok "migration_guide.py"
+else
+  fail "migration_guide.py (see FAIL lines above)"
+fi
+
 # --- 3. checkov ------------------------------------------------------------------------------
 say "3. checkov over what Argo CD deploys (overlays, Argo CD apps, bootstrap)"
 mkdir -p "$OUT/checkov"

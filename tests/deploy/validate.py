@@ -25,6 +25,8 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+import install_checks
+
 # API groups whose schemas kubernetes-validate ships (everything served by kube-apiserver itself).
 BUILTIN_GROUPS = {
     "", "apps", "batch", "policy", "autoscaling", "rbac.authorization.k8s.io",
@@ -315,26 +317,17 @@ def check_webhook(rendered: dict[str, list[dict]], report: Report) -> None:
                 if pairs <= allowed:
                     report.check(f"{source}: {ident(doc)} read-only", verbs <= {"get", "list", "watch"}, repr(rule))
                 else:
-                    report.check(f"{source}: {ident(doc)} only its own MWC, get/patch",
+                    report.check(f"{source}: {ident(doc)} only its own MWC, get/list/watch/patch",
                                  self_signed and pairs == {("admissionregistration.k8s.io", "mutatingwebhookconfigurations")}
-                                 and rule.get("resourceNames") == ["otel-inject"] and verbs == {"get", "patch"},
+                                 and rule.get("resourceNames") == ["otel-inject"]
+                                 and verbs == {"get", "list", "watch", "patch"},
                                  repr(rule))
         kinds = {d["kind"] for d in rendered[source]}
         report.check(f"{source}: cert-manager objects iff mode A",
                      ({"Certificate", "Issuer"} <= kinds) != self_signed and not ({"Certificate", "Issuer"} & kinds and self_signed),
                      repr(sorted(kinds)))
 
-        # Sync waves inside the app: CRD/Namespace < certs/RBAC < Deployment < MWC < Instrumentation.
-        def w(kind: str, name: str) -> int | None:
-            d = find(rendered, source, kind, name)
-            return wave(d) if d else None
-        order = [w("Namespace", "otel-inject-system"), w("CustomResourceDefinition", "instrumentations.opentelemetry.io"),
-                 w("ServiceAccount", "otel-inject"), w("Deployment", "otel-inject"),
-                 w("MutatingWebhookConfiguration", "otel-inject")]
-        inst = find(rendered, source, "Instrumentation", "default")
-        report.check(f"{source}: sync waves order CRD < RBAC < Deployment < MWC < Instrumentation",
-                     None not in order and order[0] <= order[2] and order[1] < order[2] < order[3] < order[4]
-                     and (inst is None or wave(inst) > order[4]), repr(order))
+        # Sync waves: install_checks.check_webhook_waves (by dependency, per mode).
 
 
 def check_instrumentations(rendered: dict[str, list[dict]], report: Report) -> None:
@@ -402,8 +395,10 @@ def check_jaeger(rendered: dict[str, list[dict]], report: Report) -> None:
 
 def check_argocd(rendered: dict[str, list[dict]], repo: str, report: Report) -> None:
     report.section("Argo CD: waves that order, retries, sync options, bootstrap")
-    apps = {d["metadata"]["name"]: d for d in rendered.get("argocd.apps", [])}
-    expected = {"cert-manager": -3, "otel-inject": -2, "jaeger": -1, "argo-workflows": 0, "argo-events": 0, "workloads": 1}
+    apps = {d["metadata"]["name"]: d for d in rendered.get("argocd.apps", [])
+            if d["kind"] in ("Application", "ApplicationSet")}
+    expected = {"cert-manager": -3, "otel-inject": -2, "jaeger": -1, "argo-workflows-crds": -1,
+                "argo-workflows": 0, "argo-events": 0, "workloads": 1}
     for name, w in expected.items():
         report.check(f"argocd.apps: {name} wave {w}", name in apps and wave(apps[name]) == w,
                      f"{wave(apps[name]) if name in apps else 'missing'}")
@@ -417,7 +412,7 @@ def check_argocd(rendered: dict[str, list[dict]], repo: str, report: Report) -> 
         if "chart" in src:
             report.check(f"argocd.apps: {name} chart version pinned",
                          re.fullmatch(r"v?\d+\.\d+\.\d+", str(src.get("targetRevision", ""))) is not None, repr(src.get("targetRevision")))
-        elif app["kind"] == "Application":
+        elif app["kind"] == "Application" and src["repoURL"] == "https://github.com/otel-inject/otel-inject.git":
             path = os.path.join(repo, src["path"])
             report.check(f"argocd.apps: {name} path {src['path']} exists", os.path.isfile(os.path.join(path, "kustomization.yaml")), "")
     for name in ("otel-inject",):
@@ -428,9 +423,7 @@ def check_argocd(rendered: dict[str, list[dict]], repo: str, report: Report) -> 
     tag = str(wf.get("images", {}).get("tag", ""))
     m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", tag)
     report.check("argocd.apps: argo-workflows image >= v4.1", m is not None and (int(m[1]), int(m[2])) >= (4, 1), tag)
-    env = {e["name"] for e in wf.get("controller", {}).get("extraEnv", [])}
-    report.check("argocd.apps: workflow-controller OTLP env",
-                 {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"} <= env, repr(env))
+    # The controller's and executor's OTLP env: install_checks.check_argo_platform (traces only).
 
     appset = apps.get("workloads")
     if appset is not None:
@@ -522,6 +515,14 @@ def main() -> int:
         ("jaeger", lambda: check_jaeger(rendered, report)),
         ("argocd", lambda: check_argocd(rendered, args.repo, report)),
         ("workloads", lambda: check_workloads(rendered, report)),
+        # What a real install would hit (issue 14).
+        ("webhook waves", lambda: install_checks.check_webhook_waves(rendered, report)),
+        ("rollouts", lambda: install_checks.check_rollouts(rendered, args.repo, report)),
+        ("cert chain", lambda: install_checks.check_cert_chain(rendered, report)),
+        ("priority", lambda: install_checks.check_priority(rendered, report)),
+        ("argo platform", lambda: install_checks.check_argo_platform(rendered, report)),
+        ("event sources", lambda: install_checks.check_event_sources(rendered, report)),
+        ("jaeger storage auth", lambda: install_checks.check_jaeger_storage_auth(rendered, report)),
     ]
     for name, step in steps:
         try:
