@@ -407,6 +407,37 @@ mod tests {
     }
 
     #[test]
+    fn bounded_whatever_the_input() {
+        // Aliases that expand a few hundred bytes into billions of values.
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: ConfigMap\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..10 {
+            let p = i - 1;
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let err = parse_stream(bomb.as_bytes(), "bomb.yaml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("aliases expand to too many values"),
+            "{err}"
+        );
+        let deep = format!(
+            "apiVersion: v1\nkind: A\nx: {}{}\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let err = parse_stream(deep.as_bytes(), "deep.yaml").unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        let big = vec![b' '; MAX_STREAM_BYTES + 1];
+        let err = parse_stream(&big, "big.yaml").unwrap_err();
+        assert!(err.to_string().contains("the limit is 64 MiB"), "{err}");
+    }
+
+    #[test]
     fn errors_name_document_and_field() {
         let err =
             parse_stream(b"apiVersion: v1\nkind: A\n---\napiVersion: v1\n", "f.yaml").unwrap_err();

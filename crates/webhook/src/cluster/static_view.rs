@@ -53,8 +53,9 @@ impl StaticView {
 
 /// Parses the embedded default Instrumentation.
 pub fn default_instrumentation() -> Result<Instrumentation, String> {
-    let value: serde_json::Value = serde_yaml::from_str(DEFAULT_INSTRUMENTATION_YAML)
-        .map_err(|e| format!("embedded default Instrumentation: {e}"))?;
+    let value = crate::yaml::read(DEFAULT_INSTRUMENTATION_YAML)
+        .map_err(|e| format!("embedded default Instrumentation: {e}"))?
+        .ok_or("embedded default Instrumentation: empty")?;
     serde_json::from_value(value).map_err(|e| format!("embedded default Instrumentation: {e}"))
 }
 

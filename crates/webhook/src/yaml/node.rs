@@ -160,7 +160,7 @@ pub fn parse(text: &str) -> Result<Document<'_>, YamlError> {
             Some(Err(e)) => {
                 let m = e.marker();
                 return Err(YamlError::new(
-                    format!("invalid YAML: {}", e.info()),
+                    e.info().to_string(),
                     Some((m.line(), m.col() + 1)),
                 ));
             }
