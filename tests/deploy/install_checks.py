@@ -54,6 +54,13 @@ def check_webhook_waves(rendered: dict[str, list[dict]], report: Any) -> None:
         if dep is None or mwc is None:
             report.check(f"{source}: Deployment and MWC", False, "missing")
             continue
+        # A component's resources miss the base's namespace transformer; kubectl apply -k would put
+        # them in `default` (the HA PodDisruptionBudget did).
+        cluster_scoped = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+                          "PriorityClass", "MutatingWebhookConfiguration"}
+        stray = [f"{d['kind']}/{d['metadata']['name']}" for d in docs if d["kind"] not in cluster_scoped
+                 and d["metadata"].get("namespace") != dep["metadata"].get("namespace")]
+        report.check(f"{source}: every namespaced object is in the webhook's namespace", not stray, ", ".join(stray))
         dw, mw = _wave(dep), _wave(mwc)
         # What the pod needs to be created and to start: its namespace, the CRD it watches, its
         # ServiceAccount and RBAC, its PriorityClass, and in mode A the Secret cert-manager writes.

@@ -4,7 +4,10 @@
 #   2. validate every rendered object: built-in kinds against the Kubernetes schemas shipped in
 #      kubernetes-validate (strict), Instrumentations against the generated CRD, other projects'
 #      CRD-typed objects for shape; plus the deploy invariants (tests/deploy/validate.py);
-#   3. run checkov over what Argo CD deploys, failing on any failed check not in checkov-skips.txt.
+#   1b. lint and render the Helm chart with the real helm (built from its Go module), per ci/ values;
+#   2c. compare the chart's renderings with the kustomize overlays they stand for;
+#   3. run checkov over what Argo CD deploys and the chart's renderings, failing on any failed check
+#      not in checkov-skips.txt.
 # Tools: kubectl (apt), and a venv .venv-deploy/ with the pinned tools of requirements.txt.
 # tests/deploy/check_injection.sh (otel-inject inject over the rendered workloads) is separate.
 set -euo pipefail
@@ -59,6 +62,35 @@ done
 cp deploy/argocd/root.yaml "$OUT/rendered/argocd.root.yaml" && ok "deploy/argocd/root.yaml"
 cp deploy/bootstrap/argocd-cm.yaml "$OUT/rendered/bootstrap.yaml" && ok "deploy/bootstrap/argocd-cm.yaml"
 
+# --- 1b. the Helm chart ----------------------------------------------------------------------
+# The real helm, built from its Go module (tests/deploy/helm/build.sh; cached, minutes once).
+say "1b. the Helm chart deploy/charts/otel-inject: helm lint --strict, helm template per ci/ values"
+CHART=deploy/charts/otel-inject
+if HELM="$("$HERE/helm/build.sh")"; then
+  ok "helm: $("$HELM" version --short 2>/dev/null)"
+  for values in "$CHART"/ci/*-values.yaml; do
+    env="$(basename "$values" -values.yaml)"
+    if "$HELM" lint --strict "$CHART" -f "$values" > "$OUT/err" 2>&1; then ok "helm lint --strict -f $values"
+    else fail "helm lint -f $values: $(grep -v 'found symbolic link' "$OUT/err" | head -c 2000)"; fi
+    if "$HELM" template otel-inject "$CHART" -n otel-inject-system -f "$values" \
+        > "$OUT/rendered/chart.$env.yaml" 2> "$OUT/err"; then
+      ok "helm template -f $values ($(grep -c '^kind:' "$OUT/rendered/chart.$env.yaml") objects)"
+    else
+      fail "helm template -f $values: $(head -c 2000 "$OUT/err")"; rm -f "$OUT/rendered/chart.$env.yaml"
+    fi
+  done
+  # The schema must refuse what would break an install, not only accept what works.
+  for bad in "tls.mode=self-signed,ha.enabled=true" "image.tag=latest" "admissionWebhooks.pods.enabled=false" \
+             "webhook.failurePolicy=Sometimes" "instrumentation.sampler.argument=2"; do
+    if "$HELM" template otel-inject "$CHART" --set "$bad" > /dev/null 2> "$OUT/err" \
+        || ! grep -q "values don't meet the specifications" "$OUT/err"; then
+      fail "values.schema.json accepts --set $bad"
+    else ok "values.schema.json refuses --set $bad"; fi
+  done
+else
+  fail "tests/deploy/helm/build.sh could not build helm"
+fi
+
 # --- 2. validate -----------------------------------------------------------------------------
 say "2. validate rendered objects (kubernetes-validate $K8S_VERSION strict, CRD schema, invariants)"
 if "$VENV/bin/python" "$HERE/validate.py" --rendered "$OUT/rendered" \
@@ -77,10 +109,23 @@ else
   fail "migration_guide.py (see FAIL lines above)"
 fi
 
+say "2c. the chart and the kustomize overlays render the same objects"
+PAIRS=()
+for f in "$OUT"/rendered/chart.*.yaml; do
+  env="${f##*/chart.}"; env="${env%.yaml}"
+  PAIRS+=("$OUT/rendered/otel-inject.overlays.$env.yaml" "$f")
+done
+if [[ ${#PAIRS[@]} -eq 8 ]] && "$VENV/bin/python" "$HERE/chart_agreement.py" "${PAIRS[@]}"; then
+  ok "chart_agreement.py (dev, dev-self-signed, staging, prod)"
+else
+  fail "chart_agreement.py (see FAIL lines above; ${#PAIRS[@]} of 8 renderings)"
+fi
+
 # --- 3. checkov ------------------------------------------------------------------------------
 say "3. checkov over what Argo CD deploys (overlays, Argo CD apps, bootstrap)"
 mkdir -p "$OUT/checkov"
-for f in "$OUT"/rendered/*.overlays.*.yaml "$OUT"/rendered/argocd.*.yaml "$OUT/rendered/bootstrap.yaml"; do
+for f in "$OUT"/rendered/*.overlays.*.yaml "$OUT"/rendered/chart.*.yaml "$OUT"/rendered/argocd.*.yaml \
+    "$OUT/rendered/bootstrap.yaml"; do
   cp "$f" "$OUT/checkov/"
 done
 for id in $(grep -v '^\s*#' "$HERE/checkov-skips.txt" | awk 'NF {print $1}' | sort -u); do
