@@ -1,7 +1,9 @@
 //! Nothing is lost when a pod stops: the real binaries, started with the env the webhook
-//! injects and a batch delay far longer than the test (so only the shutdown path can deliver
-//! anything), are sent requests or left to work, then stopped with SIGTERM or SIGINT; every
-//! span they finished must be in a real Jaeger v2 afterwards.
+//! injects and batch delays and a metric interval far longer than the test (so only the
+//! shutdown path can deliver anything), are sent requests or left to work, then stopped with
+//! SIGTERM or SIGINT; every span they finished must be in a real Jaeger v2 afterwards, and
+//! every metric point and log record at an OTLP receiver (Jaeger takes only traces: the
+//! Instrumentation sends metrics and logs elsewhere with the per-signal endpoints).
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use std::io::BufRead;
@@ -12,6 +14,8 @@ use rstest::rstest;
 
 mod common;
 use common::*;
+#[path = "../../sdk/tests/support/receiver.rs"]
+mod receiver;
 
 /// Only a flush at termination delivers spans: the batch processor would wait 10 minutes.
 const NO_TIMELY_EXPORT: &[(&str, &str)] = &[("OTEL_BSP_SCHEDULE_DELAY", "600000")];
@@ -33,7 +37,23 @@ async fn a_server_stopped_by_a_signal_exports_every_span(
     #[case] proto: Proto,
 ) {
     let jaeger = jaeger().await;
-    let inst = instrumentation_with(&jaeger, proto, NO_TIMELY_EXPORT);
+    let receiver = receiver::Receiver::start();
+    let (metrics_endpoint, logs_endpoint) = match proto {
+        Proto::Grpc => (receiver.grpc_endpoint(), receiver.grpc_endpoint()),
+        Proto::Http => (
+            format!("{}/v1/metrics", receiver.http_endpoint()),
+            format!("{}/v1/logs", receiver.http_endpoint()),
+        ),
+    };
+    let mut env: Vec<(&str, &str)> = NO_TIMELY_EXPORT.to_vec();
+    env.extend([
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            metrics_endpoint.as_str(),
+        ),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logs_endpoint.as_str()),
+    ]);
+    let inst = instrumentation_with(&jaeger, proto, &env);
     let (pod, owners) = deployment_pod("inventory-api", "inventory");
     let pod_name = "inventory-api-6b8d9c7f5d-fghij";
     let env = injected_env(&pod, &owners, inst, "inventory", pod_name);
@@ -93,6 +113,89 @@ async fn a_server_stopped_by_a_signal_exports_every_span(
         assert_eq!(server_span.parent_span_id, "00f067aa0ba902b7");
         assert_eq!(server_span.res("k8s.pod.name"), Some(pod_name));
     }
+
+    // The process has exited: whatever reached the receiver is all there will be.
+    let points = receiver.store.points();
+    let reserve = points
+        .iter()
+        .find(|p| {
+            p.metric == "http.server.request.duration" && p.attr("http.route") == Some("/reserve")
+        })
+        .unwrap_or_else(|| panic!("no request duration for /reserve in {points:?}"));
+    assert_eq!(reserve.count, REQUESTS as u64, "one point per request");
+    assert_eq!(reserve.attr("http.response.status_code"), Some("200"));
+    assert_eq!(reserve.res("k8s.pod.name"), Some(pod_name));
+    let records = receiver.store.logs();
+    let mut traces: Vec<&str> = records
+        .iter()
+        .filter(|r| r.body == "stock reserved")
+        .map(|r| r.trace_id.as_str())
+        .collect();
+    traces.sort_unstable();
+    let expected: Vec<String> = (0..REQUESTS).map(trace_id).collect();
+    assert_eq!(
+        traces, expected,
+        "one log record per request, in its request's trace"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_exporters_write_every_signal_to_stdout() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env: Vec<(String, String)> = [
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_LOGS_EXPORTER",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), "console".to_string()))
+    .chain([("OTEL_SERVICE_NAME".to_string(), "console-test".to_string())])
+    .collect();
+    let mut server = spawn_reading_stdout(
+        env!("CARGO_BIN_EXE_inventory-api"),
+        &["--listen", &format!("127.0.0.1:{port}")],
+        &env,
+        "console-test",
+    );
+    let stdout = server.0.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut out);
+        out
+    });
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+    let res = client
+        .post(format!("{base}/reserve"))
+        .header("content-type", "application/json")
+        .body(r#"{"sku": "kb-42", "quantity": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    send_signal(&server, "TERM");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut server, Duration::from_secs(15)))
+            .await
+            .unwrap();
+    assert!(status.success(), "{status:?}");
+    let out = reader.join().unwrap();
+    assert!(
+        out.contains("Spans") && out.contains("POST /reserve"),
+        "the span is printed:\n{out}"
+    );
+    assert!(
+        out.contains("http.server.request.duration"),
+        "the metric is printed:\n{out}"
+    );
+    // The console log exporter's own form (log lines also say "stock reserved").
+    assert!(
+        out.lines()
+            .any(|l| l.contains("Body:") && l.contains("stock reserved")),
+        "the log record is printed:\n{out}"
+    );
 }
 
 #[rstest]

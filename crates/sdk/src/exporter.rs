@@ -1,7 +1,9 @@
-//! The OTLP span exporter, built from [`OtlpConfig`] so that nothing depends on the caller's
-//! async runtime: HTTP uses a blocking client (driven by the batch processor's own thread), gRPC
-//! runs on a small runtime this SDK owns. Both honour the TLS variables (CA, client certificate
-//! and key) that upstream opentelemetry-otlp ignores.
+//! The OTLP exporters of the three signals, built from [`OtlpConfig`] so that nothing depends
+//! on the caller's async runtime: HTTP uses a blocking client (driven by the batch processor's
+//! or metric reader's own thread), gRPC runs on a small runtime this SDK owns. Both honour the
+//! TLS variables (CA, client certificate and key) that upstream opentelemetry-otlp ignores.
+//! Every export error names the signal, endpoint and protocol, with a hint for the usual
+//! mix-ups (gRPC against an OTLP/HTTP port and back, a collector without that signal).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,12 +11,16 @@ use std::time::Duration;
 
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use otel_inject_lib::names::env;
 use otel_inject_lib::sdk_values::OtlpProtocol;
 
-use crate::config::{Compression, OtlpConfig};
+use crate::config::{port_of, Compression, OtlpConfig, Signal, TemporalityPreference};
 
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -42,40 +48,253 @@ pub enum ExporterError {
     },
 }
 
-/// The span exporter: OTLP over HTTP or over gRPC.
+/// An OTLP exporter of one signal: the upstream exporter `E`, run on the SDK's gRPC runtime
+/// when the protocol is gRPC.
 #[derive(Debug)]
-pub enum OtlpSpanExporter {
-    /// http/protobuf or http/json with a blocking client.
-    Http(Box<opentelemetry_otlp::SpanExporter>),
-    /// gRPC on the SDK's runtime.
-    Grpc(GrpcExporter),
+pub struct Otlp<E> {
+    inner: E,
+    grpc: Option<GrpcRuntime>,
+    signal: Signal,
+    protocol: OtlpProtocol,
+    endpoint: String,
 }
 
+/// The span exporter.
+pub type OtlpSpanExporter = Otlp<opentelemetry_otlp::SpanExporter>;
+/// The metric exporter.
+pub type OtlpMetricExporter = Otlp<opentelemetry_otlp::MetricExporter>;
+/// The log exporter.
+pub type OtlpLogExporter = Otlp<opentelemetry_otlp::LogExporter>;
+
 impl OtlpSpanExporter {
-    /// Builds the exporter for `config`.
+    /// Builds the span exporter for `config`.
     pub fn build(config: &OtlpConfig) -> Result<Self, ExporterError> {
-        match config.protocol {
-            OtlpProtocol::Grpc => GrpcExporter::build(config).map(Self::Grpc),
-            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                build_http(config).map(|e| Self::Http(Box::new(e)))
+        let transport = Transport::build(config)?;
+        let inner = match &transport {
+            Transport::Http(client) => {
+                let b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_http_client(client.clone());
+                http_settings(b, config).build()
+            }
+            Transport::Grpc(rt, channel) => {
+                let _enter = rt.handle.enter();
+                let b = opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_channel(channel.clone());
+                grpc_settings(b, config).build()
             }
         }
+        .map_err(|e| build_err(config, e))?;
+        Ok(Otlp::new(inner, transport, config, Signal::Traces))
     }
+}
+
+impl OtlpMetricExporter {
+    /// Builds the metric exporter for `config`, asking for `temporality`.
+    pub fn build(
+        config: &OtlpConfig,
+        temporality: TemporalityPreference,
+    ) -> Result<Self, ExporterError> {
+        let temporality = sdk_temporality(temporality);
+        let transport = Transport::build(config)?;
+        let inner = match &transport {
+            Transport::Http(client) => {
+                let b = opentelemetry_otlp::MetricExporter::builder()
+                    .with_http()
+                    .with_http_client(client.clone())
+                    .with_temporality(temporality);
+                http_settings(b, config).build()
+            }
+            Transport::Grpc(rt, channel) => {
+                let _enter = rt.handle.enter();
+                let b = opentelemetry_otlp::MetricExporter::builder()
+                    .with_tonic()
+                    .with_channel(channel.clone())
+                    .with_temporality(temporality);
+                grpc_settings(b, config).build()
+            }
+        }
+        .map_err(|e| build_err(config, e))?;
+        Ok(Otlp::new(inner, transport, config, Signal::Metrics))
+    }
+}
+
+impl OtlpLogExporter {
+    /// Builds the log exporter for `config`.
+    pub fn build(config: &OtlpConfig) -> Result<Self, ExporterError> {
+        let transport = Transport::build(config)?;
+        let inner = match &transport {
+            Transport::Http(client) => {
+                let b = opentelemetry_otlp::LogExporter::builder()
+                    .with_http()
+                    .with_http_client(client.clone());
+                http_settings(b, config).build()
+            }
+            Transport::Grpc(rt, channel) => {
+                let _enter = rt.handle.enter();
+                let b = opentelemetry_otlp::LogExporter::builder()
+                    .with_tonic()
+                    .with_channel(channel.clone());
+                grpc_settings(b, config).build()
+            }
+        }
+        .map_err(|e| build_err(config, e))?;
+        Ok(Otlp::new(inner, transport, config, Signal::Logs))
+    }
+}
+
+/// The SDK's temporality for a preference.
+pub fn sdk_temporality(t: TemporalityPreference) -> Temporality {
+    match t {
+        TemporalityPreference::Cumulative => Temporality::Cumulative,
+        TemporalityPreference::Delta => Temporality::Delta,
+        TemporalityPreference::LowMemory => Temporality::LowMemory,
+    }
+}
+
+impl<E> Otlp<E> {
+    fn new(inner: E, transport: Transport, config: &OtlpConfig, signal: Signal) -> Self {
+        Self {
+            inner,
+            grpc: match transport {
+                Transport::Grpc(rt, _) => Some(rt),
+                Transport::Http(_) => None,
+            },
+            signal,
+            protocol: config.protocol,
+            endpoint: config.endpoint.clone(),
+        }
+    }
+
+    /// Runs an export future: on the SDK's runtime for gRPC (its I/O and timers are driven by
+    /// the runtime's thread), as it is for HTTP (a blocking client).
+    fn run<F: std::future::Future<Output = OTelSdkResult> + Send>(&self, fut: F) -> OTelSdkResult {
+        let result = match &self.grpc {
+            None => futures_block_on(fut),
+            Some(rt) => {
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    // Handle::block_on refuses to run inside a runtime: use a plain thread.
+                    std::thread::scope(|s| {
+                        s.spawn(|| rt.handle.block_on(fut))
+                            .join()
+                            .unwrap_or_else(|_| {
+                                Err(OTelSdkError::InternalFailure("the export panicked".into()))
+                            })
+                    })
+                } else {
+                    rt.handle.block_on(fut)
+                }
+            }
+        };
+        result.map_err(|e| match e {
+            OTelSdkError::AlreadyShutdown => e,
+            other => OTelSdkError::InternalFailure(describe_export_error(
+                self.signal,
+                self.protocol,
+                &self.endpoint,
+                &other.to_string(),
+            )),
+        })
+    }
+}
+
+/// Polls a future to completion on this thread (the HTTP exporters' futures do blocking I/O
+/// and never wait on a waker).
+fn futures_block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+/// What an export failure says: the signal, the endpoint and the protocol, then the error and,
+/// for the usual mistakes, what to change.
+pub fn describe_export_error(
+    signal: Signal,
+    protocol: OtlpProtocol,
+    endpoint: &str,
+    error: &str,
+) -> String {
+    let mut s = format!("OTLP {signal} export to {endpoint} over {protocol} failed: {error}");
+    if let Some(hint) = export_hint(signal, protocol, endpoint, error) {
+        s.push_str("; ");
+        s.push_str(&hint);
+    }
+    s
+}
+
+fn export_hint(
+    signal: Signal,
+    protocol: OtlpProtocol,
+    endpoint: &str,
+    error: &str,
+) -> Option<String> {
+    let e = error.to_ascii_lowercase();
+    let port = port_of(endpoint);
+    let grpc = protocol == OtlpProtocol::Grpc;
+    if !grpc && port == Some(4317) {
+        return Some(
+            "4317 is the OTLP/gRPC port: set OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or use the collector's OTLP/HTTP port (4318)".into(),
+        );
+    }
+    if grpc && port == Some(4318) {
+        return Some(
+            "4318 is the OTLP/HTTP port: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf, or use the collector's OTLP/gRPC port (4317)".into(),
+        );
+    }
+    let not_grpc = [
+        "frame with invalid size",
+        "invalid http version",
+        "h2 protocol error",
+        "http2 error",
+        "broken pipe",
+        "connection reset",
+    ];
+    if grpc && not_grpc.iter().any(|m| e.contains(m)) {
+        return Some(format!(
+            "the collector does not answer as OTLP/gRPC; if {endpoint} is an OTLP/HTTP endpoint, set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+        ));
+    }
+    let no_such_signal =
+        e.contains("unimplemented") || e.contains("404") || e.contains("not found");
+    if no_such_signal {
+        let var = signal.vars().exporter;
+        return Some(format!(
+            "the collector does not take {signal}: give it a {signal} pipeline, or set {var}=none"
+        ));
+    }
+    if e.contains("connection refused") || e.contains("tcp connect error") || e.contains("dns") {
+        return Some(format!(
+            "nothing answers at {endpoint}: check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector runs"
+        ));
+    }
+    None
 }
 
 impl SpanExporter for OtlpSpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        match self {
-            Self::Http(e) => e.export(batch).await,
-            Self::Grpc(e) => e.export(batch).await,
-        }
+        self.run(self.inner.export(batch))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        match self {
-            Self::Http(e) => e.shutdown_with_timeout(timeout),
-            Self::Grpc(e) => e.shutdown_with_timeout(timeout),
+        let r = self.inner.shutdown_with_timeout(timeout);
+        if let Some(rt) = &self.grpc {
+            rt.stop();
         }
+        r
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -83,10 +302,47 @@ impl SpanExporter for OtlpSpanExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            Self::Http(e) => e.set_resource(resource),
-            Self::Grpc(e) => e.set_resource(resource),
+        self.inner.set_resource(resource);
+    }
+}
+
+impl PushMetricExporter for OtlpMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        self.run(self.inner.export(metrics))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let r = self.inner.shutdown_with_timeout(timeout);
+        if let Some(rt) = &self.grpc {
+            rt.stop();
         }
+        r
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+impl LogExporter for OtlpLogExporter {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        self.run(self.inner.export(batch))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let r = self.inner.shutdown_with_timeout(timeout);
+        if let Some(rt) = &self.grpc {
+            rt.stop();
+        }
+        r
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
     }
 }
 
@@ -135,12 +391,32 @@ fn build_err(config: &OtlpConfig, problem: impl ToString) -> ExporterError {
     }
 }
 
-fn build_http(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, ExporterError> {
+enum Transport {
+    Http(reqwest::blocking::Client),
+    Grpc(GrpcRuntime, tonic::transport::Channel),
+}
+
+impl Transport {
+    fn build(config: &OtlpConfig) -> Result<Self, ExporterError> {
+        match config.protocol {
+            OtlpProtocol::Grpc => {
+                let rt = GrpcRuntime::start(config)?;
+                let channel = grpc_channel(config, &rt)?;
+                Ok(Self::Grpc(rt, channel))
+            }
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                http_client(config).map(Self::Http)
+            }
+        }
+    }
+}
+
+fn http_client(config: &OtlpConfig) -> Result<reqwest::blocking::Client, ExporterError> {
     let pem = read_tls(config)?;
     let timeout = config.timeout;
     // reqwest's blocking client owns a runtime; building (and later dropping) it on a plain
     // thread keeps it away from any runtime the caller is in.
-    let client = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("otel-inject-http-client".into())
         .spawn(move || -> Result<reqwest::blocking::Client, String> {
             let mut b = reqwest::blocking::Client::builder().timeout(timeout);
@@ -169,15 +445,18 @@ fn build_http(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, E
         .map_err(|e| build_err(config, e))?
         .join()
         .map_err(|_| build_err(config, "the thread building the HTTP client panicked"))?
-        .map_err(|e| build_err(config, e))?;
+        .map_err(|e| build_err(config, e))
+}
 
+fn http_settings<B>(builder: B, config: &OtlpConfig) -> B
+where
+    B: WithExportConfig + WithHttpConfig,
+{
     let protocol = match config.protocol {
         OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
         _ => opentelemetry_otlp::Protocol::HttpBinary,
     };
-    let mut builder = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
+    let mut builder = builder
         .with_protocol(protocol)
         .with_endpoint(config.endpoint.clone())
         .with_timeout(config.timeout)
@@ -185,28 +464,70 @@ fn build_http(config: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, E
     if config.compression == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
-    builder.build().map_err(|e| build_err(config, e))
+    builder
 }
 
-/// OTLP/gRPC on a current-thread tokio runtime owned by the SDK (thread
-/// `otel-inject-grpc`), so exports work whatever runtime the caller uses, or none.
+fn grpc_settings<B>(builder: B, config: &OtlpConfig) -> B
+where
+    B: WithExportConfig + WithTonicConfig,
+{
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    for (k, v) in &config.headers {
+        if let (Ok(k), Ok(v)) = (
+            tonic::metadata::MetadataKey::from_bytes(k.as_bytes()),
+            v.parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>(),
+        ) {
+            metadata.insert(k, v);
+        }
+    }
+    let mut builder = builder.with_timeout(config.timeout).with_metadata(metadata);
+    if config.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    builder
+}
+
+fn grpc_channel(
+    config: &OtlpConfig,
+    rt: &GrpcRuntime,
+) -> Result<tonic::transport::Channel, ExporterError> {
+    let pem = read_tls(config)?;
+    let _enter = rt.handle.enter();
+    let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
+        .map_err(|e| build_err(config, e))?
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout);
+    if config.uses_tls() {
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &pem.ca {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &pem.identity {
+            tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        endpoint = endpoint.tls_config(tls).map_err(|e| build_err(config, e))?;
+    }
+    Ok(endpoint.connect_lazy())
+}
+
+/// A current-thread tokio runtime owned by the SDK (thread `otel-inject-grpc`), so gRPC exports
+/// work whatever runtime the caller uses, or none. It stops when the exporter shuts down or
+/// goes.
 #[derive(Debug)]
-pub struct GrpcExporter {
-    inner: Arc<opentelemetry_otlp::SpanExporter>,
+pub struct GrpcRuntime {
     handle: tokio::runtime::Handle,
     stop: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
-impl GrpcExporter {
-    fn build(config: &OtlpConfig) -> Result<Self, ExporterError> {
-        let pem = read_tls(config)?;
+impl GrpcRuntime {
+    fn start(config: &OtlpConfig) -> Result<Self, ExporterError> {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("otel-inject-grpc".into())
             .spawn(move || {
-                // The exporter's own HTTP/2 machinery must not produce spans that it would
-                // then export.
+                // The exporter's own HTTP/2 machinery must not produce spans or log records
+                // that it would then export.
                 let _quiet =
                     tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::default());
                 let rt = match tokio::runtime::Builder::new_current_thread()
@@ -229,87 +550,23 @@ impl GrpcExporter {
             .recv()
             .map_err(|e| build_err(config, e))?
             .map_err(|e| build_err(config, e))?;
-
-        let channel = {
-            let _enter = handle.enter();
-            let mut endpoint = tonic::transport::Endpoint::from_shared(config.endpoint.clone())
-                .map_err(|e| build_err(config, e))?
-                .timeout(config.timeout)
-                .connect_timeout(config.timeout);
-            if config.uses_tls() {
-                let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
-                if let Some(ca) = &pem.ca {
-                    tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(ca));
-                }
-                if let Some((cert, key)) = &pem.identity {
-                    tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
-                }
-                endpoint = endpoint.tls_config(tls).map_err(|e| build_err(config, e))?;
-            }
-            endpoint.connect_lazy()
-        };
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        for (k, v) in &config.headers {
-            if let (Ok(k), Ok(v)) = (
-                tonic::metadata::MetadataKey::from_bytes(k.as_bytes()),
-                v.parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>(),
-            ) {
-                metadata.insert(k, v);
-            }
-        }
-        let mut builder = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_channel(channel)
-            .with_timeout(config.timeout)
-            .with_metadata(metadata);
-        if config.compression == Compression::Gzip {
-            builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-        }
-        let inner = {
-            let _enter = handle.enter();
-            builder.build().map_err(|e| build_err(config, e))?
-        };
         Ok(Self {
-            inner: Arc::new(inner),
             handle,
             stop: Mutex::new(Some(stop_tx)),
         })
     }
 
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let inner = Arc::clone(&self.inner);
-        let task = self.handle.spawn(async move { inner.export(batch).await });
-        match task.await {
-            Ok(r) => r,
-            Err(e) => Err(OTelSdkError::InternalFailure(format!(
-                "the gRPC export task failed: {e}"
-            ))),
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let r = self.inner.shutdown_with_timeout(timeout);
+    fn stop(&self) {
         if let Ok(mut stop) = self.stop.lock() {
             if let Some(tx) = stop.take() {
                 let _ = tx.send(());
             }
-        }
-        r
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.set_resource(resource);
         }
     }
 }
 
-impl Drop for GrpcExporter {
+impl Drop for GrpcRuntime {
     fn drop(&mut self) {
-        if let Ok(mut stop) = self.stop.lock() {
-            if let Some(tx) = stop.take() {
-                let _ = tx.send(());
-            }
-        }
+        self.stop();
     }
 }

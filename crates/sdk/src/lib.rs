@@ -40,8 +40,8 @@ pub use lifecycle::shutdown_signal;
 pub use otel_inject_lib::sdk_values::OtlpProtocol;
 pub use propagation::{current_trace_id, join_process_trace, process_parent_context};
 pub use telemetry::{
-    init, sampler, Telemetry, TelemetryBuilder, TelemetryGuard, DEFAULT_LOG_FILTER,
-    DEFAULT_SHUTDOWN_TIMEOUT,
+    init, sampler, startup_summary, Telemetry, TelemetryBuilder, TelemetryGuard,
+    DEFAULT_LOG_FILTER, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 
 /// Creates an `info`-level `tracing` span (same arguments as [`tracing::info_span!`]) that

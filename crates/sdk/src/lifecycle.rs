@@ -27,18 +27,48 @@ pub(crate) struct Pipeline {
     pub(crate) state: Arc<LifecycleState>,
 }
 
+/// How a flush or shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Everything was exported.
+    Done,
+    /// An export failed (the exporter has logged why).
+    Failed,
+    /// The limit passed first.
+    TimedOut,
+}
+
+impl Outcome {
+    fn of(r: Option<bool>) -> Self {
+        match r {
+            Some(true) => Self::Done,
+            Some(false) => Self::Failed,
+            None => Self::TimedOut,
+        }
+    }
+
+    /// Says so on stderr when the limit cut it short (failed exports are logged where they fail).
+    pub(crate) fn report(self, what: &str, timeout: Duration) {
+        if self == Self::TimedOut {
+            eprintln!(
+                "otel-inject-sdk: {what} did not finish within {timeout:?}; some telemetry may be lost"
+            );
+        }
+    }
+}
+
 impl Pipeline {
-    /// Exports everything finished so far; false if that did not complete within the timeout.
-    pub(crate) fn flush(&self) -> bool {
+    /// Exports everything finished so far, within the timeout.
+    pub(crate) fn flush(&self) -> Outcome {
         let (t, m, l) = (self.tracer.clone(), self.meter.clone(), self.logger.clone());
-        run_bounded(self.timeout, move || flush_all(&t, &m, &l)).unwrap_or(false)
+        Outcome::of(run_bounded(self.timeout, move || flush_all(&t, &m, &l)))
     }
 
     /// Flushes, then shuts every provider down, all within the timeout.
-    pub(crate) fn shutdown(&self) -> bool {
+    pub(crate) fn shutdown(&self) -> Outcome {
         let (t, m, l) = (self.tracer.clone(), self.meter.clone(), self.logger.clone());
         let timeout = self.timeout;
-        run_bounded(timeout, move || {
+        let done = run_bounded(timeout, move || {
             let flushed = flush_all(&t, &m, &l);
             // Whatever the flush left of the limit goes to the shutdowns; they have nothing
             // left to export, so they are quick.
@@ -48,8 +78,8 @@ impl Pipeline {
                 l.map(|p| p.shutdown_with_timeout(timeout).is_ok()),
             ];
             flushed && shut.iter().all(|s| s.unwrap_or(true))
-        })
-        .unwrap_or(false)
+        });
+        Outcome::of(done)
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -180,12 +210,8 @@ pub(crate) fn install(pipeline: Arc<Pipeline>) {
 
 fn flush_installed() {
     if let Some(p) = INSTALLED.get() {
-        if !p.flush() {
-            eprintln!(
-                "otel-inject-sdk: flushing telemetry on the termination signal did not finish within {:?}; some telemetry may be lost",
-                p.timeout
-            );
-        }
+        p.flush()
+            .report("flushing telemetry on the termination signal", p.timeout);
     }
 }
 

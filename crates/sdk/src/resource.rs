@@ -18,6 +18,8 @@ pub struct Detected {
     pub namespace_file: Option<String>,
     /// `HOSTNAME` (the pod name in Kubernetes).
     pub hostname: Option<String>,
+    /// The host name the system reports (Linux: `/proc/sys/kernel/hostname`), for `host.name`.
+    pub system_hostname: Option<String>,
     /// Whether `KUBERNETES_SERVICE_HOST` is set (we run in a pod).
     pub in_kubernetes: bool,
     /// `OTEL_RESOURCE_ATTRIBUTES_POD_NAME` (downward API).
@@ -46,6 +48,7 @@ impl Detected {
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
             hostname: get("HOSTNAME"),
+            system_hostname: system_hostname(),
             in_kubernetes: get("KUBERNETES_SERVICE_HOST").is_some(),
             pod_name: get(env::OTEL_RESOURCE_ATTRIBUTES_POD_NAME),
             pod_uid: get(env::OTEL_RESOURCE_ATTRIBUTES_POD_UID),
@@ -55,6 +58,12 @@ impl Detected {
                 .ok()
                 .map(|p| p.to_string_lossy().into_owned()),
         }
+    }
+
+    fn host_name(&self) -> Option<String> {
+        self.system_hostname
+            .clone()
+            .or_else(|| self.hostname.clone())
     }
 
     fn executable_name(&self) -> Option<String> {
@@ -105,7 +114,7 @@ pub fn resource_attributes(config: &EnvConfig, detected: &Detected) -> Vec<(Stri
     set_if_absent(&mut out, attr::K8S_POD_NAME, pod_name);
     set_if_absent(&mut out, attr::K8S_POD_UID, detected.pod_uid.clone());
     set_if_absent(&mut out, attr::K8S_NODE_NAME, detected.node_name.clone());
-    set_if_absent(&mut out, "host.name", detected.hostname.clone());
+    set_if_absent(&mut out, "host.name", detected.host_name());
     set_if_absent(&mut out, "process.pid", Some(detected.pid.to_string()));
     set_if_absent(
         &mut out,
@@ -120,7 +129,7 @@ pub fn resource_attributes(config: &EnvConfig, detected: &Detected) -> Vec<(Stri
     set_if_absent(&mut out, "process.runtime.name", Some("rust".into()));
     set_if_absent(&mut out, "telemetry.sdk.name", Some("opentelemetry".into()));
     set_if_absent(&mut out, "telemetry.sdk.language", Some("rust".into()));
-    set_if_absent(&mut out, "telemetry.sdk.version", Some("0.33".into()));
+    set_if_absent(&mut out, "telemetry.sdk.version", Some(sdk_version()));
     set_if_absent(
         &mut out,
         "telemetry.distro.name",
@@ -132,6 +141,29 @@ pub fn resource_attributes(config: &EnvConfig, detected: &Detected) -> Vec<(Stri
         Some(env!("CARGO_PKG_VERSION").into()),
     );
     out
+}
+
+/// The host name as the kernel has it (what `gethostname` returns), without a shell-exported
+/// `HOSTNAME`; `/etc/hostname` where `/proc` is not mounted.
+fn system_hostname() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(f).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The version of the opentelemetry_sdk crate this binary was built with, as the SDK's own
+/// telemetry detector reports it.
+pub fn sdk_version() -> String {
+    use opentelemetry_sdk::resource::ResourceDetector as _;
+    opentelemetry_sdk::resource::TelemetryResourceDetector
+        .detect()
+        .get(&opentelemetry::Key::from_static_str(
+            "telemetry.sdk.version",
+        ))
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Builds the SDK resource from the attributes; `process.pid` stays an integer.

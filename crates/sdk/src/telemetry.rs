@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
 };
@@ -19,10 +19,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
 use crate::config::{
-    CodeDefaults, ConfigWarning, EnvConfig, LogFormat, SamplerConfig, TracesExporter,
+    CodeDefaults, ConfigWarning, EnvConfig, Exporter, LogFormat, OtlpConfig, SamplerConfig, Signal,
 };
-use crate::exporter::OtlpSpanExporter;
-use crate::lifecycle::{self, GuardAwareProcessor, LifecycleState, Pipeline};
+use crate::exporter::{ExporterError, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
+use crate::lifecycle::{self, GuardAwareProcessor, LifecycleState, Outcome, Pipeline};
 use crate::log_format::CorrelatedFormat;
 use crate::propagation::build_propagator;
 use crate::resource::{resource_attributes, to_resource, Detected};
@@ -225,7 +225,7 @@ impl TelemetryBuilder {
                 "a global tracing subscriber was already set; otel-inject-sdk's subscriber is not installed, so tracing spans are not exported (OpenTelemetry API spans still are)"
             );
         }
-        report(&warnings, &guard.config);
+        report(&warnings, &guard.config, &guard.resource);
         guard
     }
 
@@ -257,48 +257,60 @@ impl TelemetryBuilder {
         let attrs = resource_attributes(&config, &detected);
 
         let state = Arc::new(LifecycleState::default());
+        let resource = to_resource(&attrs);
         let provider = if config.disabled {
             None
         } else {
             let mut b = SdkTracerProvider::builder()
                 .with_sampler(sampler(&config.sampler))
-                .with_resource(to_resource(&attrs));
-            if config.traces_exporter == TracesExporter::Otlp {
-                let state = state.clone();
-                let batch = BatchConfigBuilder::default()
-                    .with_scheduled_delay(config.batch.schedule_delay)
-                    .with_max_queue_size(config.batch.max_queue_size)
-                    .with_max_export_batch_size(config.batch.max_export_batch_size);
-                if let Some(make) = self.exporter {
-                    b = b.with_span_processor(GuardAwareProcessor {
-                        inner: make(batch),
-                        state,
-                    });
-                } else {
+                .with_resource(resource.clone());
+            let batch = BatchConfigBuilder::default()
+                .with_scheduled_delay(config.batch.schedule_delay)
+                .with_max_queue_size(config.batch.max_queue_size)
+                .with_max_export_batch_size(config.batch.max_export_batch_size);
+            let processor = match (config.traces_exporter, self.exporter) {
+                (Exporter::None, _) => None,
+                (Exporter::Otlp, Some(make)) => Some(make(batch)),
+                (Exporter::Console, _) => Some(
+                    BatchSpanProcessor::builder(opentelemetry_stdout::SpanExporter::default())
+                        .with_batch_config(batch.build())
+                        .build(),
+                ),
+                (Exporter::Otlp, None) => {
                     let mut otlp = config.otlp.clone();
                     otlp.timeout = otlp
                         .timeout
                         .min(config.batch.export_timeout.max(Duration::from_millis(1)));
                     match OtlpSpanExporter::build(&otlp) {
-                        Ok(exporter) => {
-                            let processor = BatchSpanProcessor::builder(exporter)
+                        Ok(exporter) => Some(
+                            BatchSpanProcessor::builder(exporter)
                                 .with_batch_config(batch.build())
-                                .build();
-                            b = b.with_span_processor(GuardAwareProcessor {
-                                inner: processor,
-                                state,
-                            });
+                                .build(),
+                        ),
+                        Err(e) => {
+                            push_exporter_warning(&mut warnings, Signal::Traces, &otlp, e);
+                            None
                         }
-                        Err(e) => warnings.push(ConfigWarning {
-                            variable: "OTEL_EXPORTER_OTLP_*",
-                            value: otlp.endpoint.clone(),
-                            problem: e.to_string(),
-                            fallback: "no exporter (spans are not sent)".into(),
-                        }),
                     }
                 }
+            };
+            if let Some(inner) = processor {
+                b = b.with_span_processor(GuardAwareProcessor {
+                    inner,
+                    state: state.clone(),
+                });
             }
             Some(b.build())
+        };
+        let meter = if config.disabled {
+            None
+        } else {
+            build_meter(&config, &resource, &mut warnings)
+        };
+        let logger = if config.disabled {
+            None
+        } else {
+            build_logger(&config, &resource, &mut warnings)
         };
 
         let format = CorrelatedFormat::new(config.log_format);
@@ -322,15 +334,27 @@ impl TelemetryBuilder {
                 .with_filter(targets)
         });
 
+        // tracing events become OTLP log records (with the active trace context), except the
+        // exporter stack's own: a failing log export must not log itself into the next export.
+        let log_layer = logger.as_ref().map(|l| {
+            let mut targets = Targets::new().with_default(LevelFilter::TRACE);
+            for t in EXPORTER_INTERNALS {
+                targets = targets.with_target(*t, LevelFilter::OFF);
+            }
+            opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(l)
+                .with_filter(targets)
+        });
+
         let subscriber = tracing_subscriber::registry()
             .with(filter)
             .with(fmt_layer)
-            .with(otel_layer);
-        state.set_others(None, None);
+            .with(otel_layer)
+            .with(log_layer);
+        state.set_others(meter.clone(), logger.clone());
         let pipeline = Arc::new(Pipeline {
             tracer: provider,
-            meter: None,
-            logger: None,
+            meter,
+            logger,
             timeout: self.shutdown_timeout,
             state,
         });
@@ -343,6 +367,115 @@ impl TelemetryBuilder {
         };
         (Dispatch::new(subscriber), guard, warnings)
     }
+}
+
+/// One warning per problem: a TLS file that cannot be read fails every signal's exporter.
+fn push_exporter_warning(
+    warnings: &mut Vec<ConfigWarning>,
+    signal: Signal,
+    otlp: &OtlpConfig,
+    e: ExporterError,
+) {
+    let problem = e.to_string();
+    if let Some(w) = warnings
+        .iter_mut()
+        .find(|w| w.variable == "OTEL_EXPORTER_OTLP_*" && w.problem == problem)
+    {
+        let signals = w
+            .fallback
+            .trim_start_matches("no exporter (")
+            .trim_end_matches(" are not sent)")
+            .to_string();
+        w.fallback = format!("no exporter ({signals}, {signal} are not sent)");
+        return;
+    }
+    warnings.push(ConfigWarning {
+        variable: "OTEL_EXPORTER_OTLP_*",
+        value: otlp.endpoint.clone(),
+        problem,
+        fallback: format!("no exporter ({signal} are not sent)"),
+    });
+}
+
+/// The meter provider: a periodic reader (`OTEL_METRIC_EXPORT_INTERVAL`/`_TIMEOUT`) on the
+/// chosen exporter; `None` when metrics are off.
+fn build_meter(
+    config: &EnvConfig,
+    resource: &opentelemetry_sdk::Resource,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<SdkMeterProvider> {
+    let b = SdkMeterProvider::builder().with_resource(resource.clone());
+    let m = &config.metrics;
+    let b = match config.metrics_exporter {
+        Exporter::None => return None,
+        Exporter::Console => b.with_reader(
+            PeriodicReader::builder(
+                opentelemetry_stdout::MetricExporter::builder()
+                    .with_temporality(crate::exporter::sdk_temporality(m.temporality))
+                    .build(),
+            )
+            .with_interval(m.interval)
+            .build(),
+        ),
+        Exporter::Otlp => {
+            let mut otlp = config.metrics_otlp.clone();
+            otlp.timeout = otlp.timeout.min(m.timeout.max(Duration::from_millis(1)));
+            match OtlpMetricExporter::build(&otlp, m.temporality) {
+                Ok(e) => {
+                    b.with_reader(PeriodicReader::builder(e).with_interval(m.interval).build())
+                }
+                Err(e) => {
+                    push_exporter_warning(warnings, Signal::Metrics, &otlp, e);
+                    return None;
+                }
+            }
+        }
+    };
+    Some(b.build())
+}
+
+/// The logger provider: a batch processor (`OTEL_BLRP_*`) on the chosen exporter; `None` when
+/// log records are not exported (log lines are still written).
+fn build_logger(
+    config: &EnvConfig,
+    resource: &opentelemetry_sdk::Resource,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Option<SdkLoggerProvider> {
+    let lb = &config.log_batch;
+    let batch = || {
+        opentelemetry_sdk::logs::BatchConfigBuilder::default()
+            .with_scheduled_delay(lb.schedule_delay)
+            .with_max_queue_size(lb.max_queue_size)
+            .with_max_export_batch_size(lb.max_export_batch_size)
+            .build()
+    };
+    let b = SdkLoggerProvider::builder().with_resource(resource.clone());
+    let b = match config.logs_exporter {
+        Exporter::None => return None,
+        Exporter::Console => b.with_log_processor(
+            BatchLogProcessor::builder(opentelemetry_stdout::LogExporter::default())
+                .with_batch_config(batch())
+                .build(),
+        ),
+        Exporter::Otlp => {
+            let mut otlp = config.logs_otlp.clone();
+            otlp.timeout = otlp
+                .timeout
+                .min(lb.export_timeout.max(Duration::from_millis(1)));
+            match OtlpLogExporter::build(&otlp) {
+                Ok(e) => b.with_log_processor(
+                    BatchLogProcessor::builder(e)
+                        .with_batch_config(batch())
+                        .build(),
+                ),
+                Err(e) => {
+                    push_exporter_warning(warnings, Signal::Logs, &otlp, e);
+                    return None;
+                }
+            }
+        }
+    };
+    Some(b.build())
 }
 
 fn log_filter(rust_log: Option<String>, default: &str) -> (EnvFilter, Option<ConfigWarning>) {
@@ -381,7 +514,7 @@ pub fn sampler(c: &SamplerConfig) -> Sampler {
     }
 }
 
-fn report(warnings: &[ConfigWarning], config: &EnvConfig) {
+fn report(warnings: &[ConfigWarning], config: &EnvConfig, resource: &[(String, String)]) {
     for w in warnings {
         tracing::warn!(
             target: "otel_inject_sdk",
@@ -391,21 +524,49 @@ fn report(warnings: &[ConfigWarning], config: &EnvConfig) {
             "{w}"
         );
     }
+    tracing::info!(target: "otel_inject_sdk", "{}", startup_summary(config, resource));
+}
+
+/// The one line `init` logs at `info`: the service, what each signal does and where it goes,
+/// the sampler and the propagators. Header values are never in it.
+pub fn startup_summary(config: &EnvConfig, resource: &[(String, String)]) -> String {
     if config.disabled {
-        tracing::info!(target: "otel_inject_sdk", "OTEL_SDK_DISABLED=true: no spans are recorded or exported");
-    } else {
-        tracing::debug!(
-            target: "otel_inject_sdk",
-            protocol = %config.otlp.protocol,
-            endpoint = %config.otlp.endpoint,
-            endpoint_from = config.otlp.endpoint_source,
-            headers = ?config.otlp.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            sampler = %config.sampler.kind,
-            ratio = config.sampler.ratio,
-            propagators = ?config.propagators.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-            "telemetry configured"
-        );
+        return "otel-inject-sdk: OTEL_SDK_DISABLED=true: no spans, metrics or log records are recorded or exported; log lines are still written".into();
     }
+    let service = resource
+        .iter()
+        .find(|(k, _)| k == otel_inject_lib::names::attr::SERVICE_NAME)
+        .map_or("?", |(_, v)| v.as_str());
+    let signal = |exporter: Exporter, otlp: &OtlpConfig| match exporter {
+        Exporter::Otlp => {
+            let mut s = format!(
+                "otlp {} {} (protocol from {})",
+                otlp.protocol, otlp.endpoint, otlp.protocol_source
+            );
+            if !otlp.headers.is_empty() {
+                let names: Vec<&str> = otlp.headers.iter().map(|(k, _)| k.as_str()).collect();
+                s.push_str(&format!(" headers [{}]", names.join(", ")));
+            }
+            s
+        }
+        other => other.as_str().to_string(),
+    };
+    let mut metrics = signal(config.metrics_exporter, &config.metrics_otlp);
+    if config.metrics_exporter != Exporter::None {
+        metrics.push_str(&format!(" every {:?}", config.metrics.interval));
+    }
+    let sampler = if config.sampler.kind.takes_ratio() {
+        format!("{}({})", config.sampler.kind, config.sampler.ratio)
+    } else {
+        config.sampler.kind.to_string()
+    };
+    let propagators: Vec<&str> = config.propagators.iter().map(|p| p.as_str()).collect();
+    format!(
+        "otel-inject-sdk: service.name={service}; traces: {}; metrics: {metrics}; logs: {}; sampler {sampler}; propagators {}",
+        signal(config.traces_exporter, &config.otlp),
+        signal(config.logs_exporter, &config.logs_otlp),
+        if propagators.is_empty() { "none".to_string() } else { propagators.join(",") },
+    )
 }
 
 /// Keeps telemetry running and flushes it when it goes, never for longer than the shutdown
@@ -480,9 +641,11 @@ impl TelemetryGuard {
     }
 
     /// Exports every finished span, metric point and log record now, waiting at most the
-    /// shutdown timeout; false if that was not enough.
+    /// shutdown timeout; false if an export failed or did not finish within it.
     pub fn flush(&self) -> bool {
-        self.pipeline.as_ref().is_none_or(|p| p.flush())
+        self.pipeline
+            .as_ref()
+            .is_none_or(|p| p.flush() == Outcome::Done)
     }
 
     /// Flushes and shuts telemetry down, within the shutdown timeout, without blocking the
@@ -499,8 +662,8 @@ impl TelemetryGuard {
                 let _ = tx.send(p.shutdown());
             });
         if spawned.is_ok() {
-            if let Ok(false) = rx.await {
-                eprintln!("otel-inject-sdk: telemetry shutdown did not finish within {:?}; some telemetry may be lost", self.shutdown_timeout());
+            if let Ok(outcome) = rx.await {
+                outcome.report("telemetry shutdown", self.shutdown_timeout());
             }
         }
     }
@@ -511,19 +674,14 @@ impl Drop for TelemetryGuard {
         let Some(p) = self.pipeline.take() else {
             return;
         };
-        let done = if self.installed {
-            let done = p.flush();
+        let outcome = if self.installed {
+            let outcome = p.flush();
             p.state.set_guardless();
-            done
+            outcome
         } else {
             p.shutdown()
         };
-        if !done && p.is_enabled() {
-            eprintln!(
-                "otel-inject-sdk: flushing telemetry did not finish within {:?}; some telemetry may be lost",
-                p.timeout
-            );
-        }
+        outcome.report("flushing telemetry", p.timeout);
     }
 }
 

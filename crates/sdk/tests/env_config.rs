@@ -6,7 +6,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use otel_inject_lib::sdk_values::{OtlpProtocol, Propagator, SamplerKind};
-use otel_inject_sdk::config::{CodeDefaults, Compression, EnvConfig, LogFormat, TracesExporter};
+use otel_inject_sdk::config::{
+    CodeDefaults, Compression, EnvConfig, Exporter, LogFormat, Signal, TemporalityPreference,
+    TracesExporter,
+};
+use otel_inject_sdk::exporter::describe_export_error;
 use rstest::rstest;
 
 fn cfg(vars: &[(&str, &str)]) -> EnvConfig {
@@ -184,8 +188,35 @@ fn resource_attribute_warnings(#[case] value: &str, #[case] warning: &str) {
 #[case::traces_exporter_bad(
     "OTEL_TRACES_EXPORTER",
     "zipkin",
-    "OTEL_TRACES_EXPORTER=\"zipkin\" is invalid: expected otlp or none; using otlp"
+    "OTEL_TRACES_EXPORTER=\"zipkin\" is invalid: \"zipkin\" is not supported; expected otlp, console or none; using the other entries, else otlp"
 )]
+#[case::metrics_exporter_bad("OTEL_METRICS_EXPORTER", "prometheus", "OTEL_METRICS_EXPORTER=\"prometheus\" is invalid: \"prometheus\" is not supported; expected otlp, console or none; using the other entries, else otlp")]
+#[case::logs_exporter_two(
+    "OTEL_LOGS_EXPORTER",
+    "console,otlp",
+    "OTEL_LOGS_EXPORTER=\"console,otlp\" is invalid: one exporter per signal; using console"
+)]
+#[case::metric_interval_bad("OTEL_METRIC_EXPORT_INTERVAL", "1m", "OTEL_METRIC_EXPORT_INTERVAL=\"1m\" is invalid: expected a whole number of milliseconds; using 60000 ms")]
+#[case::metric_interval_zero(
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "0",
+    "OTEL_METRIC_EXPORT_INTERVAL=\"0\" is invalid: must be positive; using 60000 ms"
+)]
+#[case::metric_timeout_bad("OTEL_METRIC_EXPORT_TIMEOUT", "x", "OTEL_METRIC_EXPORT_TIMEOUT=\"x\" is invalid: expected a whole number of milliseconds; using 30000 ms")]
+#[case::temporality_bad("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "sometimes", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=\"sometimes\" is invalid: expected cumulative, delta or lowmemory; using cumulative")]
+#[case::metrics_protocol_bad("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "udp", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=\"udp\" is invalid: expected one of: grpc, http/protobuf, http/json; using the next setting (the other protocol variable, else inferred from the endpoint port, else http/protobuf)")]
+#[case::logs_endpoint_bad("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "ftp://x:1", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=\"ftp://x:1\" is invalid: the scheme must be http or https; using the next endpoint setting or the default")]
+#[case::metrics_timeout_bad("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "soon", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT=\"soon\" is invalid: expected a whole number of milliseconds; using 10000 ms")]
+#[case::logs_compression_bad("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd", "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"zstd\" is invalid: expected gzip or none; using no compression")]
+#[case::logs_headers_bad("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "token=abc,bad", "OTEL_EXPORTER_OTLP_LOGS_HEADERS=\"token=***,bad\" is invalid: entry \"bad\" is not of the form key=value; using the other headers")]
+#[case::blrp_delay_bad("OTEL_BLRP_SCHEDULE_DELAY", "soon", "OTEL_BLRP_SCHEDULE_DELAY=\"soon\" is invalid: expected a whole number of milliseconds; using 1000 ms")]
+#[case::blrp_timeout_bad("OTEL_BLRP_EXPORT_TIMEOUT", "-5", "OTEL_BLRP_EXPORT_TIMEOUT=\"-5\" is invalid: expected a whole number of milliseconds; using 30000 ms")]
+#[case::blrp_queue_bad(
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "0",
+    "OTEL_BLRP_MAX_QUEUE_SIZE=\"0\" is invalid: expected a positive whole number; using 2048"
+)]
+#[case::blrp_batch_bad("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "many", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE=\"many\" is invalid: expected a positive whole number; using 512")]
 #[case::bsp_delay_bad("OTEL_BSP_SCHEDULE_DELAY", "soon", "OTEL_BSP_SCHEDULE_DELAY=\"soon\" is invalid: expected a whole number of milliseconds; using 5000 ms")]
 #[case::bsp_timeout_bad("OTEL_BSP_EXPORT_TIMEOUT", "1.5", "OTEL_BSP_EXPORT_TIMEOUT=\"1.5\" is invalid: expected a whole number of milliseconds; using 30000 ms")]
 #[case::bsp_queue_bad(
@@ -320,13 +351,196 @@ fn propagators(#[case] value: &str, #[case] expected: &[Propagator]) {
 }
 
 #[rstest]
-#[case::otlp("otlp", TracesExporter::Otlp)]
-#[case::none("none", TracesExporter::None)]
-fn traces_exporter(#[case] value: &str, #[case] expected: TracesExporter) {
+#[case::otlp("otlp", Exporter::Otlp)]
+#[case::none("none", Exporter::None)]
+#[case::console("console", Exporter::Console)]
+#[case::console_any_case(" Console ", Exporter::Console)]
+#[case::unknown_skipped("zipkin,console", Exporter::Console)]
+fn exporters(#[case] value: &str, #[case] expected: Exporter) {
+    for (var, get) in [
+        (
+            "OTEL_TRACES_EXPORTER",
+            (|c: &EnvConfig| c.traces_exporter) as fn(&EnvConfig) -> Exporter,
+        ),
+        ("OTEL_METRICS_EXPORTER", |c: &EnvConfig| c.metrics_exporter),
+        ("OTEL_LOGS_EXPORTER", |c: &EnvConfig| c.logs_exporter),
+    ] {
+        let c = cfg(&[(var, value)]);
+        assert_eq!(get(&c), expected, "{var}={value}");
+        // The other signals keep their default.
+        let others = [c.traces_exporter, c.metrics_exporter, c.logs_exporter];
+        assert_eq!(
+            others.iter().filter(|e| **e == Exporter::Otlp).count(),
+            if expected == Exporter::Otlp { 3 } else { 2 },
+            "{var}"
+        );
+    }
+}
+
+#[test]
+fn metrics_and_logs_defaults() {
+    let c = cfg(&[]);
+    assert_eq!(c.metrics_exporter, Exporter::Otlp);
+    assert_eq!(c.logs_exporter, Exporter::Otlp);
+    assert_eq!(c.metrics_otlp.endpoint, "http://localhost:4318/v1/metrics");
+    assert_eq!(c.logs_otlp.endpoint, "http://localhost:4318/v1/logs");
+    assert_eq!(c.metrics.interval, Duration::from_secs(60));
+    assert_eq!(c.metrics.timeout, Duration::from_secs(30));
+    assert_eq!(c.metrics.temporality, TemporalityPreference::Cumulative);
+    assert_eq!(c.log_batch.schedule_delay, Duration::from_millis(1000));
+    assert_eq!(c.log_batch.export_timeout, Duration::from_millis(30000));
+    assert_eq!(c.log_batch.max_queue_size, 2048);
+    assert_eq!(c.log_batch.max_export_batch_size, 512);
+    assert_eq!(c.otlp.protocol_source, "default");
+}
+
+#[rstest]
+#[case::generic_gets_each_path(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")], "http://c:4318/v1/metrics", "http://c:4318/v1/logs", "http://c:4318/v1/traces")]
+#[case::signal_endpoints_as_is(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"), ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:9090/in"), ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://l:3100/otlp")], "http://m:9090/in", "http://l:3100/otlp", "http://c:4318/v1/traces")]
+#[case::one_signal_only(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://l:3100/otlp")], "http://localhost:4318/v1/metrics", "http://l:3100/otlp", "http://localhost:4318/v1/traces")]
+#[case::grpc_port_for_all(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317")], "http://c:4317", "http://c:4317", "http://c:4317")]
+fn per_signal_endpoints(
+    #[case] vars: &[(&str, &str)],
+    #[case] metrics: &str,
+    #[case] logs: &str,
+    #[case] traces: &str,
+) {
+    let c = cfg(vars);
+    assert_eq!(c.metrics_otlp.endpoint, metrics);
+    assert_eq!(c.logs_otlp.endpoint, logs);
+    assert_eq!(c.otlp.endpoint, traces);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn per_signal_protocol_headers_timeout_and_compression_beat_the_generic_ones() {
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "tenant=a"),
+        ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "tenant=logs,x-key=k"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "7000"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
+    ]);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.metrics_otlp.protocol, OtlpProtocol::Grpc);
     assert_eq!(
-        cfg(&[("OTEL_TRACES_EXPORTER", value)]).traces_exporter,
-        expected
+        c.metrics_otlp.protocol_source,
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"
     );
+    assert_eq!(c.metrics_otlp.endpoint, "http://localhost:4317");
+    assert_eq!(c.logs_otlp.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(c.logs_otlp.protocol_source, "OTEL_EXPORTER_OTLP_PROTOCOL");
+    assert_eq!(
+        c.otlp.headers,
+        vec![("tenant".to_string(), "a".to_string())]
+    );
+    assert_eq!(
+        c.logs_otlp.headers,
+        vec![
+            ("tenant".to_string(), "logs".to_string()),
+            ("x-key".to_string(), "k".to_string())
+        ]
+    );
+    assert_eq!(c.metrics_otlp.headers, c.otlp.headers);
+    assert_eq!(c.metrics_otlp.timeout, Duration::from_millis(7000));
+    assert_eq!(c.logs_otlp.timeout, Duration::from_millis(2000));
+    assert_eq!(c.logs_otlp.compression, Compression::Gzip);
+    assert_eq!(c.metrics_otlp.compression, Compression::None);
+}
+
+#[test]
+fn a_malformed_generic_variable_warns_once_for_all_signals() {
+    let c = cfg(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")]);
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        !c.warnings[0].problem.contains("; expected"),
+        "{}",
+        c.warnings[0]
+    );
+}
+
+#[rstest]
+#[case::cumulative("cumulative", TemporalityPreference::Cumulative)]
+#[case::delta("Delta", TemporalityPreference::Delta)]
+#[case::lowmemory("lowmemory", TemporalityPreference::LowMemory)]
+fn temporality(#[case] value: &str, #[case] expected: TemporalityPreference) {
+    let c = cfg(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", value)]);
+    assert_eq!(c.metrics.temporality, expected);
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn metric_reader_and_log_batch_settings() {
+    let c = cfg(&[
+        ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "5000"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "4000"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "500"),
+    ]);
+    assert_eq!(c.metrics.interval, Duration::from_secs(15));
+    assert_eq!(c.metrics.timeout, Duration::from_secs(5));
+    assert_eq!(c.log_batch.schedule_delay, Duration::from_millis(250));
+    assert_eq!(c.log_batch.export_timeout, Duration::from_secs(4));
+    assert_eq!(c.log_batch.max_queue_size, 100);
+    assert_eq!(
+        c.log_batch.max_export_batch_size, 100,
+        "clamped to the queue"
+    );
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_eq!(c.warnings[0].variable, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE");
+    // The span processor's settings are untouched.
+    assert_eq!(c.batch.schedule_delay, Duration::from_millis(5000));
+}
+
+#[rstest]
+#[case::http_on_4317(
+    OtlpProtocol::HttpProtobuf,
+    "http://c:4317/v1/traces",
+    "error sending request",
+    Some("4317 is the OTLP/gRPC port: set OTEL_EXPORTER_OTLP_PROTOCOL=grpc")
+)]
+#[case::grpc_on_4318(
+    OtlpProtocol::Grpc,
+    "http://c:4318",
+    "transport error",
+    Some("4318 is the OTLP/HTTP port: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+)]
+#[case::grpc_against_http(OtlpProtocol::Grpc, "http://c:4317", "h2 protocol error: frame with invalid size", Some("does not answer as OTLP/gRPC; if http://c:4317 is an OTLP/HTTP endpoint, set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"))]
+#[case::no_metrics_pipeline(OtlpProtocol::Grpc, "http://c:4317", "status: Unimplemented, message: unknown service", Some("the collector does not take traces: give it a traces pipeline, or set OTEL_TRACES_EXPORTER=none"))]
+#[case::refused(
+    OtlpProtocol::HttpProtobuf,
+    "http://c:4318/v1/traces",
+    "tcp connect error: Connection refused",
+    Some("nothing answers at http://c:4318/v1/traces")
+)]
+#[case::other(
+    OtlpProtocol::HttpProtobuf,
+    "http://c:4318/v1/traces",
+    "HTTP 500",
+    None
+)]
+fn export_errors_name_endpoint_protocol_and_the_fix(
+    #[case] protocol: OtlpProtocol,
+    #[case] endpoint: &str,
+    #[case] error: &str,
+    #[case] hint: Option<&str>,
+) {
+    let m = describe_export_error(Signal::Traces, protocol, endpoint, error);
+    assert!(
+        m.starts_with(&format!(
+            "OTLP traces export to {endpoint} over {protocol} failed: {error}"
+        )),
+        "{m}"
+    );
+    match hint {
+        Some(h) => assert!(m.contains(h), "{m}"),
+        None => assert!(!m.contains("; "), "{m}"),
+    }
 }
 
 #[test]

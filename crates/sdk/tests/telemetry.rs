@@ -311,7 +311,7 @@ fn malformed_values_are_reported_once_and_init_goes_on() {
     );
     assert!(
         w[2].contains("OTEL_EXPORTER_OTLP_CERTIFICATE=\"/nonexistent/ca.pem\"")
-            && w[2].ends_with("using no exporter (spans are not sent)"),
+            && w[2].ends_with("using no exporter (traces, metrics, logs are not sent)"),
         "{}",
         w[2]
     );
@@ -329,6 +329,8 @@ fn malformed_values_are_reported_once_and_init_goes_on() {
 #[case::node_from_downward_env(&[], "k8s.node.name", Some("node-9"))]
 #[case::pid(&[], "process.pid", Some("42"))]
 #[case::executable_name(&[], "process.executable.name", Some("orders-api"))]
+#[case::host_name_from_the_system(&[], "host.name", Some("node-host"))]
+#[case::host_name_from_env(&[("OTEL_RESOURCE_ATTRIBUTES", "host.name=set")], "host.name", Some("set"))]
 fn resource_precedence(
     #[case] vars: &[(&str, &str)],
     #[case] key: &str,
@@ -345,6 +347,7 @@ fn resource_precedence(
     let detected = Detected {
         namespace_file: Some("from-file".into()),
         hostname: Some("host-pod".into()),
+        system_hostname: Some("node-host".into()),
         in_kubernetes: true,
         pod_name: Some("pod-downward".into()),
         pod_uid: None,
@@ -360,6 +363,48 @@ fn resource_precedence(
             .map(|(_, v)| v.as_str()),
         expected
     );
+}
+
+#[test]
+fn telemetry_sdk_version_is_the_one_built_with() {
+    let v = otel_inject_sdk::resource::sdk_version();
+    // The version opentelemetry_sdk reports for itself: 0.33.x, not a hand-written "0.33".
+    let parts: Vec<&str> = v.split('.').collect();
+    assert_eq!(parts.len(), 3, "{v}");
+    assert_eq!(&parts[..2], ["0", "33"], "{v}");
+    assert!(parts[2].parse::<u32>().is_ok(), "{v}");
+}
+
+#[test]
+fn detected_host_name_is_the_kernels() {
+    let d = Detected::from_process(|_| Some("from-env".into()));
+    if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        assert_eq!(d.system_hostname.as_deref(), Some(h.trim()));
+    }
+}
+
+#[test]
+fn startup_summary_says_what_each_signal_does() {
+    let config = EnvConfig::from_lookup(|k| {
+        match k {
+            "OTEL_SERVICE_NAME" => Some("orders"),
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4317"),
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some("api-key=secret"),
+            "OTEL_LOGS_EXPORTER" => Some("console"),
+            "OTEL_METRIC_EXPORT_INTERVAL" => Some("15000"),
+            "OTEL_TRACES_SAMPLER" => Some("parentbased_traceidratio"),
+            "OTEL_TRACES_SAMPLER_ARG" => Some("0.25"),
+            _ => None,
+        }
+        .map(String::from)
+    });
+    let attrs = resource_attributes(&config, &Detected::default());
+    let line = otel_inject_sdk::startup_summary(&config, &attrs);
+    assert_eq!(
+        line,
+        "otel-inject-sdk: service.name=orders; traces: otlp grpc http://collector:4317 (protocol from port 4317) headers [api-key]; metrics: otlp grpc http://collector:4317 (protocol from port 4317) headers [api-key] every 15s; logs: console; sampler parentbased_traceidratio(0.25); propagators tracecontext,baggage"
+    );
+    assert!(!line.contains("secret"));
 }
 
 #[test]

@@ -10,8 +10,8 @@ use otel_inject_lib::sdk_values::{OtlpProtocol, Propagator, SamplerKind};
 
 mod read;
 
-pub use read::is_valid_traceparent;
 use read::Reader;
+pub use read::{is_valid_traceparent, port_of};
 
 /// Log line format of the SDK's `tracing` subscriber.
 pub const OTEL_INJECT_LOG_FORMAT: &str = "OTEL_INJECT_LOG_FORMAT";
@@ -52,13 +52,175 @@ pub enum LogFormat {
     Json,
 }
 
-/// Which span exporter to use (`OTEL_TRACES_EXPORTER`).
+/// Which exporter a signal uses (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
+/// `OTEL_LOGS_EXPORTER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TracesExporter {
+pub enum Exporter {
     /// OTLP (the default).
     Otlp,
-    /// No exporter: spans are created (so contexts propagate) but not sent.
+    /// One line per span, metric or log record on standard output (for debugging).
+    Console,
+    /// No exporter: spans are still created (so contexts propagate) but not sent; no metrics
+    /// are collected; log lines are only written locally.
     None,
+}
+
+impl Exporter {
+    /// The variable's value for this exporter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Otlp => "otlp",
+            Self::Console => "console",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The span exporter choice (the name this type had before metrics and logs).
+pub type TracesExporter = Exporter;
+
+/// The three signals, each with its own exporter settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Metric points.
+    Metrics,
+    /// Log records.
+    Logs,
+}
+
+impl Signal {
+    /// `traces`, `metrics` or `logs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Traces => "traces",
+            Self::Metrics => "metrics",
+            Self::Logs => "logs",
+        }
+    }
+
+    /// The variables of this signal.
+    pub fn vars(self) -> SignalVars {
+        match self {
+            Self::Traces => SignalVars {
+                exporter: env::OTEL_TRACES_EXPORTER,
+                endpoint: env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                protocol: env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+                headers: env::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+                timeout: env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+                compression: env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+            },
+            Self::Metrics => SignalVars {
+                exporter: vars::OTEL_METRICS_EXPORTER,
+                endpoint: vars::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                protocol: vars::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+                headers: vars::OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+                timeout: vars::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+                compression: vars::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+            },
+            Self::Logs => SignalVars {
+                exporter: vars::OTEL_LOGS_EXPORTER,
+                endpoint: vars::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+                protocol: vars::OTEL_EXPORTER_OTLP_LOGS_PROTOCOL,
+                headers: vars::OTEL_EXPORTER_OTLP_LOGS_HEADERS,
+                timeout: vars::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
+                compression: vars::OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
+            },
+        }
+    }
+
+    /// The path the specification appends to a base HTTP endpoint.
+    pub fn http_path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Metrics => "/v1/metrics",
+            Self::Logs => "/v1/logs",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The per-signal variable names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalVars {
+    /// `OTEL_<SIGNAL>_EXPORTER`.
+    pub exporter: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`.
+    pub endpoint: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`.
+    pub protocol: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`.
+    pub headers: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_TIMEOUT`.
+    pub timeout: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_COMPRESSION`.
+    pub compression: &'static str,
+}
+
+/// The metrics and logs variables the SDK reads (the webhook injects none of them, so they
+/// live here rather than in the core's names).
+pub mod vars {
+    #![allow(missing_docs)] // each constant is its own name
+    pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+    pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+    pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+    pub const OTEL_METRIC_EXPORT_TIMEOUT: &str = "OTEL_METRIC_EXPORT_TIMEOUT";
+    pub const OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+    pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    pub const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+    pub const OTEL_EXPORTER_OTLP_METRICS_HEADERS: &str = "OTEL_EXPORTER_OTLP_METRICS_HEADERS";
+    pub const OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+    pub const OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION";
+    pub const OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
+    pub const OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL";
+    pub const OTEL_EXPORTER_OTLP_LOGS_HEADERS: &str = "OTEL_EXPORTER_OTLP_LOGS_HEADERS";
+    pub const OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT";
+    pub const OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION";
+    pub const OTEL_BLRP_SCHEDULE_DELAY: &str = "OTEL_BLRP_SCHEDULE_DELAY";
+    pub const OTEL_BLRP_EXPORT_TIMEOUT: &str = "OTEL_BLRP_EXPORT_TIMEOUT";
+    pub const OTEL_BLRP_MAX_QUEUE_SIZE: &str = "OTEL_BLRP_MAX_QUEUE_SIZE";
+    pub const OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE";
+}
+
+/// Aggregation temporality the metric exporter asks for
+/// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemporalityPreference {
+    /// Sums and histograms accumulate from the start (the default).
+    Cumulative,
+    /// Counters and histograms reset every export (up-down counters stay cumulative).
+    Delta,
+    /// Synchronous counters and histograms are delta, the rest cumulative.
+    LowMemory,
+}
+
+/// Metric reader settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// `OTEL_METRIC_EXPORT_INTERVAL`: time between two exports.
+    pub interval: Duration,
+    /// `OTEL_METRIC_EXPORT_TIMEOUT`: bound of one export.
+    pub timeout: Duration,
+    /// Temporality preference.
+    pub temporality: TemporalityPreference,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(60000),
+            timeout: Duration::from_millis(30000),
+            temporality: TemporalityPreference::Cumulative,
+        }
+    }
 }
 
 /// OTLP compression.
@@ -79,6 +241,8 @@ pub struct OtlpConfig {
     pub endpoint: String,
     /// Where the endpoint came from (a variable name, `"code"` or `"default"`).
     pub endpoint_source: &'static str,
+    /// Where the protocol came from (a variable name, `"code"`, `"port 4317"` or `"default"`).
+    pub protocol_source: &'static str,
     /// Headers (gRPC metadata), percent-decoded.
     pub headers: Vec<(String, String)>,
     /// Per-export timeout.
@@ -109,7 +273,7 @@ pub struct SamplerConfig {
     pub ratio: f64,
 }
 
-/// Batch span processor settings (`OTEL_BSP_*`).
+/// Batch processor settings (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchConfig {
     /// Delay between two exports.
@@ -170,9 +334,21 @@ pub struct EnvConfig {
     /// `$(VAR)` references expanded.
     pub resource_attributes: Vec<(String, String)>,
     /// `OTEL_TRACES_EXPORTER`.
-    pub traces_exporter: TracesExporter,
-    /// OTLP settings.
+    pub traces_exporter: Exporter,
+    /// `OTEL_METRICS_EXPORTER`.
+    pub metrics_exporter: Exporter,
+    /// `OTEL_LOGS_EXPORTER`.
+    pub logs_exporter: Exporter,
+    /// OTLP settings of the span exporter.
     pub otlp: OtlpConfig,
+    /// OTLP settings of the metric exporter (`OTEL_EXPORTER_OTLP_METRICS_*` over the generic ones).
+    pub metrics_otlp: OtlpConfig,
+    /// OTLP settings of the log exporter (`OTEL_EXPORTER_OTLP_LOGS_*` over the generic ones).
+    pub logs_otlp: OtlpConfig,
+    /// Metric reader settings.
+    pub metrics: MetricsConfig,
+    /// Batch log record processor (`OTEL_BLRP_*`).
+    pub log_batch: BatchConfig,
     /// Sampler.
     pub sampler: SamplerConfig,
     /// Propagators, in order; empty means none.
@@ -224,8 +400,14 @@ impl EnvConfig {
             );
         }
         let resource_attributes = r.resource_attributes(&code_attrs);
-        let traces_exporter = r.traces_exporter();
-        let otlp = r.otlp(defaults);
+        let traces_exporter = r.exporter(Signal::Traces);
+        let metrics_exporter = r.exporter(Signal::Metrics);
+        let logs_exporter = r.exporter(Signal::Logs);
+        let otlp = r.otlp(Signal::Traces, defaults);
+        let metrics_otlp = r.otlp(Signal::Metrics, defaults);
+        let logs_otlp = r.otlp(Signal::Logs, defaults);
+        let metrics = r.metrics();
+        let log_batch = r.log_batch();
         let sampler = r.sampler();
         let propagators = r.propagators();
         let batch = r.batch();
@@ -236,7 +418,13 @@ impl EnvConfig {
             service_name,
             resource_attributes,
             traces_exporter,
+            metrics_exporter,
+            logs_exporter,
             otlp,
+            metrics_otlp,
+            logs_otlp,
+            metrics,
+            log_batch,
             sampler,
             propagators,
             batch,

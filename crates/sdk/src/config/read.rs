@@ -28,7 +28,11 @@ impl Reader<'_> {
         // One warning per variable: a second problem with the same variable is folded into
         // the first, and the last fallback named is the one that applies.
         if let Some(w) = self.warnings.iter_mut().find(|w| w.variable == variable) {
-            w.problem = format!("{}; {}", w.problem, problem.into());
+            // The generic OTLP variables are read once per signal: the same problem once.
+            let problem = problem.into();
+            if !w.problem.split("; ").any(|p| p == problem) {
+                w.problem = format!("{}; {}", w.problem, problem);
+            }
             w.fallback = fallback.into();
             return;
         }
@@ -127,36 +131,41 @@ impl Reader<'_> {
         out
     }
 
-    pub(super) fn traces_exporter(&mut self) -> TracesExporter {
-        let Some(v) = self.get(env::OTEL_TRACES_EXPORTER) else {
-            return TracesExporter::Otlp;
+    /// `OTEL_<SIGNAL>_EXPORTER`: `otlp`, `console` or `none`; a list keeps its first usable
+    /// entry (one exporter per signal).
+    pub(super) fn exporter(&mut self, signal: Signal) -> Exporter {
+        let var = signal.vars().exporter;
+        let Some(v) = self.get(var) else {
+            return Exporter::Otlp;
         };
         let items: Vec<String> = v
             .split(',')
             .map(|s| s.trim().to_ascii_lowercase())
             .filter(|s| !s.is_empty())
             .collect();
-        if items.iter().any(|s| s == "otlp") {
-            if items.len() > 1 {
-                self.warn(
-                    env::OTEL_TRACES_EXPORTER,
-                    &v,
-                    "only otlp and none are supported",
-                    "otlp",
-                );
+        let mut chosen = None;
+        for item in &items {
+            let e = match item.as_str() {
+                "otlp" => Exporter::Otlp,
+                "console" => Exporter::Console,
+                "none" => Exporter::None,
+                other => {
+                    self.warn(
+                        var,
+                        &v,
+                        format!("{other:?} is not supported; expected otlp, console or none"),
+                        "the other entries, else otlp",
+                    );
+                    continue;
+                }
+            };
+            match chosen {
+                None => chosen = Some(e),
+                Some(c) if c != e => self.warn(var, &v, "one exporter per signal", c.as_str()),
+                Some(_) => {}
             }
-            TracesExporter::Otlp
-        } else if items.iter().all(|s| s == "none") {
-            TracesExporter::None
-        } else {
-            self.warn(
-                env::OTEL_TRACES_EXPORTER,
-                &v,
-                "expected otlp or none",
-                "otlp",
-            );
-            TracesExporter::Otlp
         }
+        chosen.unwrap_or(Exporter::Otlp)
     }
 
     pub(super) fn protocol(&mut self, var: &'static str) -> Option<OtlpProtocol> {
@@ -175,14 +184,18 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn otlp(&mut self, defaults: &CodeDefaults) -> OtlpConfig {
-        let protocol_set = self
-            .protocol(env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
-            .or_else(|| self.protocol(env::OTEL_EXPORTER_OTLP_PROTOCOL))
-            .or(defaults.protocol);
+    pub(super) fn otlp(&mut self, sig: Signal, defaults: &CodeDefaults) -> OtlpConfig {
+        let vars = sig.vars();
+        let protocol_set = match self.protocol(vars.protocol) {
+            Some(p) => Some((p, vars.protocol)),
+            None => match self.protocol(env::OTEL_EXPORTER_OTLP_PROTOCOL) {
+                Some(p) => Some((p, env::OTEL_EXPORTER_OTLP_PROTOCOL)),
+                None => defaults.protocol.map(|p| (p, "code")),
+            },
+        };
         let insecure = self.bool(env::OTEL_EXPORTER_OTLP_INSECURE, false);
 
-        let signal = self.get(env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+        let signal = self.get(vars.endpoint);
         let generic = self.get(env::OTEL_EXPORTER_OTLP_ENDPOINT);
         // Which endpoint we have decides the protocol when nothing names one: the operator
         // injects a bare `:4317` endpoint for SDK instrumentation, which only works as gRPC.
@@ -190,22 +203,18 @@ impl Reader<'_> {
             .as_deref()
             .or(generic.as_deref())
             .or(defaults.endpoint.as_deref());
-        let protocol = protocol_set.unwrap_or_else(|| match candidate.and_then(port_of) {
-            Some(4317) => OtlpProtocol::Grpc,
-            _ => OtlpProtocol::HttpProtobuf,
-        });
+        let (protocol, protocol_source) =
+            protocol_set.unwrap_or_else(|| match candidate.and_then(port_of) {
+                Some(4317) => (OtlpProtocol::Grpc, "port 4317"),
+                _ => (OtlpProtocol::HttpProtobuf, "default"),
+            });
 
         let mut endpoint = None;
         let mut source = "default";
         if let Some(v) = signal {
-            if let Some(url) = self.url(
-                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-                &v,
-                protocol,
-                insecure,
-            ) {
+            if let Some(url) = self.url(vars.endpoint, &v, protocol, insecure) {
                 endpoint = Some(url);
-                source = env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+                source = vars.endpoint;
             }
         }
         if endpoint.is_none() {
@@ -214,18 +223,18 @@ impl Reader<'_> {
                 .or_else(|| defaults.endpoint.clone().map(|v| ("code", v)));
             if let Some((var, v)) = base {
                 if let Some(url) = self.url(var, &v, protocol, insecure) {
-                    endpoint = Some(signal_url(&url, protocol));
+                    endpoint = Some(signal_url(&url, protocol, sig));
                     source = var;
                 }
             }
         }
         let endpoint =
-            endpoint.unwrap_or_else(|| signal_url(protocol.default_endpoint(), protocol));
+            endpoint.unwrap_or_else(|| signal_url(protocol.default_endpoint(), protocol, sig));
 
-        let headers = self.headers();
+        let headers = self.headers(vars.headers);
         let timeout = {
-            let t = if self.get(env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT).is_some() {
-                self.millis(env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT, DEFAULT_OTLP_TIMEOUT)
+            let t = if self.get(vars.timeout).is_some() {
+                self.millis(vars.timeout, DEFAULT_OTLP_TIMEOUT)
             } else {
                 self.millis(env::OTEL_EXPORTER_OTLP_TIMEOUT, DEFAULT_OTLP_TIMEOUT)
             };
@@ -236,7 +245,7 @@ impl Reader<'_> {
             }
         };
         let compression = self
-            .compression(env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION)
+            .compression(vars.compression)
             .or_else(|| self.compression(env::OTEL_EXPORTER_OTLP_COMPRESSION))
             .unwrap_or(Compression::None);
 
@@ -270,6 +279,7 @@ impl Reader<'_> {
             protocol,
             endpoint,
             endpoint_source: source,
+            protocol_source,
             headers,
             timeout,
             compression,
@@ -323,9 +333,9 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn headers(&mut self) -> Vec<(String, String)> {
-        let (var, raw) = match self.get(env::OTEL_EXPORTER_OTLP_TRACES_HEADERS) {
-            Some(v) => (env::OTEL_EXPORTER_OTLP_TRACES_HEADERS, v),
+    pub(super) fn headers(&mut self, signal_var: &'static str) -> Vec<(String, String)> {
+        let (var, raw) = match self.get(signal_var) {
+            Some(v) => (signal_var, v),
             None => match self.get(env::OTEL_EXPORTER_OTLP_HEADERS) {
                 Some(v) => (env::OTEL_EXPORTER_OTLP_HEADERS, v),
                 None => return Vec::new(),
@@ -480,22 +490,86 @@ impl Reader<'_> {
     }
 
     pub(super) fn batch(&mut self) -> BatchConfig {
-        let d = BatchConfig::default();
-        let schedule_delay = self.millis(env::OTEL_BSP_SCHEDULE_DELAY, d.schedule_delay);
-        let export_timeout = self.millis(env::OTEL_BSP_EXPORT_TIMEOUT, d.export_timeout);
-        let max_queue_size = self.positive(env::OTEL_BSP_MAX_QUEUE_SIZE, d.max_queue_size);
-        let mut max_export_batch_size = self.positive(
-            env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
-            d.max_export_batch_size.min(max_queue_size),
-        );
+        self.batch_with(
+            [
+                env::OTEL_BSP_SCHEDULE_DELAY,
+                env::OTEL_BSP_EXPORT_TIMEOUT,
+                env::OTEL_BSP_MAX_QUEUE_SIZE,
+                env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+            ],
+            BatchConfig::default(),
+        )
+    }
+
+    /// `OTEL_BLRP_*`: the specification's defaults differ from the span processor's only in
+    /// the delay (1 s).
+    pub(super) fn log_batch(&mut self) -> BatchConfig {
+        self.batch_with(
+            [
+                vars::OTEL_BLRP_SCHEDULE_DELAY,
+                vars::OTEL_BLRP_EXPORT_TIMEOUT,
+                vars::OTEL_BLRP_MAX_QUEUE_SIZE,
+                vars::OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+            ],
+            BatchConfig {
+                schedule_delay: Duration::from_millis(1000),
+                ..BatchConfig::default()
+            },
+        )
+    }
+
+    pub(super) fn metrics(&mut self) -> MetricsConfig {
+        let d = MetricsConfig::default();
+        let interval = self.millis(vars::OTEL_METRIC_EXPORT_INTERVAL, d.interval);
+        let interval = if interval.is_zero() {
+            self.warn(
+                vars::OTEL_METRIC_EXPORT_INTERVAL,
+                "0",
+                "must be positive",
+                format!("{} ms", d.interval.as_millis()),
+            );
+            d.interval
+        } else {
+            interval
+        };
+        let timeout = self.millis(vars::OTEL_METRIC_EXPORT_TIMEOUT, d.timeout);
+        let var = vars::OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE;
+        let temporality = match self.get(var) {
+            None => d.temporality,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "cumulative" => TemporalityPreference::Cumulative,
+                "delta" => TemporalityPreference::Delta,
+                "lowmemory" => TemporalityPreference::LowMemory,
+                _ => {
+                    self.warn(
+                        var,
+                        &v,
+                        "expected cumulative, delta or lowmemory",
+                        "cumulative",
+                    );
+                    d.temporality
+                }
+            },
+        };
+        MetricsConfig {
+            interval,
+            timeout,
+            temporality,
+        }
+    }
+
+    fn batch_with(&mut self, names: [&'static str; 4], d: BatchConfig) -> BatchConfig {
+        let [delay_var, timeout_var, queue_var, batch_var] = names;
+        let schedule_delay = self.millis(delay_var, d.schedule_delay);
+        let export_timeout = self.millis(timeout_var, d.export_timeout);
+        let max_queue_size = self.positive(queue_var, d.max_queue_size);
+        let mut max_export_batch_size =
+            self.positive(batch_var, d.max_export_batch_size.min(max_queue_size));
         if max_export_batch_size > max_queue_size {
             self.warn(
-                env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+                batch_var,
                 &max_export_batch_size.to_string(),
-                format!(
-                    "larger than {}={max_queue_size}",
-                    env::OTEL_BSP_MAX_QUEUE_SIZE
-                ),
+                format!("larger than {queue_var}={max_queue_size}"),
                 max_queue_size.to_string(),
             );
             max_export_batch_size = max_queue_size;
@@ -552,15 +626,16 @@ impl Reader<'_> {
     }
 }
 
-/// Appends the trace path to a base endpoint for HTTP; gRPC endpoints are used as they are.
-fn signal_url(base: &str, protocol: OtlpProtocol) -> String {
+/// Appends the signal's path to a base endpoint for HTTP; gRPC endpoints are used as they are.
+fn signal_url(base: &str, protocol: OtlpProtocol, signal: Signal) -> String {
     match protocol {
         OtlpProtocol::Grpc => base.to_string(),
-        _ => format!("{}/v1/traces", base.trim_end_matches('/')),
+        _ => format!("{}{}", base.trim_end_matches('/'), signal.http_path()),
     }
 }
 
-fn port_of(endpoint: &str) -> Option<u16> {
+/// The port of an endpoint URL, if it names one.
+pub fn port_of(endpoint: &str) -> Option<u16> {
     let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
     let authority = rest.split('/').next()?;
     let (_, port) = authority.rsplit_once(':')?;

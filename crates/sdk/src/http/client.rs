@@ -23,11 +23,22 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
 
 /// Sends `request` inside a client span (child of the current context), with the span's context
 /// injected into the headers and the HTTP semantic-convention attributes recorded.
+///
+/// The request's duration goes to the `http.client.request.duration` histogram (until the
+/// response headers arrive, as the semantic conventions measure it).
 pub async fn send_traced(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let started = std::time::Instant::now();
     let (client, request) = request.build_split();
     let mut request = request?;
     let method = request.method().as_str().to_string();
     let url = request.url();
+    let mut metric_attrs = vec![KeyValue::new("http.request.method", method.clone())];
+    if let Some(host) = url.host_str() {
+        metric_attrs.push(KeyValue::new("server.address", host.to_string()));
+    }
+    if let Some(port) = url.port_or_known_default() {
+        metric_attrs.push(KeyValue::new("server.port", i64::from(port)));
+    }
     let mut attrs = vec![
         KeyValue::new("http.request.method", method.clone()),
         KeyValue::new("url.full", redact_userinfo(url)),
@@ -53,17 +64,26 @@ pub async fn send_traced(request: reqwest::RequestBuilder) -> reqwest::Result<re
         Ok(res) => {
             let code = res.status().as_u16();
             span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+            metric_attrs.push(KeyValue::new("http.response.status_code", i64::from(code)));
             if code >= 400 {
                 span.set_attribute(KeyValue::new("error.type", code.to_string()));
                 span.set_status(Status::error(format!("HTTP {code}")));
+                metric_attrs.push(KeyValue::new("error.type", code.to_string()));
             }
         }
         Err(e) => {
             span.set_attribute(KeyValue::new("error.type", error_type(e)));
             span.set_status(Status::error(e.to_string()));
+            metric_attrs.push(KeyValue::new("error.type", error_type(e)));
         }
     }
     span.end();
+    let _active = cx.clone().attach();
+    super::duration_histogram(
+        "http.client.request.duration",
+        "Duration of HTTP client requests.",
+    )
+    .record(started.elapsed().as_secs_f64(), &metric_attrs);
     result
 }
 

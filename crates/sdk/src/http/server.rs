@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{global, KeyValue};
 use tower::{Layer, Service};
@@ -13,21 +14,39 @@ use tower::{Layer, Service};
 use crate::propagation::extract_context;
 
 /// A tower [`Layer`] that traces HTTP requests (works with axum's `Router::layer`, where it also
-/// sees the matched route as `http.route`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HttpServerTraceLayer;
+/// sees the matched route as `http.route`) and records their duration in the
+/// `http.server.request.duration` histogram. Make it after `init()`: its histogram comes from
+/// the global meter provider of that moment.
+#[derive(Debug, Clone)]
+pub struct HttpServerTraceLayer {
+    duration: Histogram<f64>,
+}
+
+impl Default for HttpServerTraceLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl HttpServerTraceLayer {
     /// The layer.
     pub fn new() -> Self {
-        Self
+        Self {
+            duration: super::duration_histogram(
+                "http.server.request.duration",
+                "Duration of HTTP server requests.",
+            ),
+        }
     }
 }
 
 impl<S> Layer<S> for HttpServerTraceLayer {
     type Service = HttpServerTrace<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        HttpServerTrace { inner }
+        HttpServerTrace {
+            inner,
+            duration: self.duration.clone(),
+        }
     }
 }
 
@@ -35,6 +54,7 @@ impl<S> Layer<S> for HttpServerTraceLayer {
 #[derive(Debug, Clone)]
 pub struct HttpServerTrace<S> {
     inner: S,
+    duration: Histogram<f64>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -77,9 +97,22 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqB>) -> Self::Future {
+        let started = std::time::Instant::now();
         let parent = extract_context(req.headers());
         let method = req.method().as_str().to_string();
         let route = route(&req);
+        // The histogram's attributes: the low-cardinality subset of the span's.
+        let mut metric_attrs = vec![
+            KeyValue::new("http.request.method", method.clone()),
+            KeyValue::new(
+                "url.scheme",
+                req.uri().scheme_str().unwrap_or("http").to_string(),
+            ),
+            KeyValue::new("network.protocol.version", protocol_version(req.version())),
+        ];
+        if let Some(r) = &route {
+            metric_attrs.push(KeyValue::new("http.route", r.clone()));
+        }
         let name = match &route {
             Some(r) => format!("{method} {r}"),
             None => method.clone(),
@@ -131,6 +164,7 @@ where
             let _active = cx.clone().attach();
             self.inner.call(req)
         };
+        let duration = self.duration.clone();
         Box::pin(async move {
             let result = fut.with_context(cx.clone()).await;
             let span = cx.span();
@@ -138,16 +172,22 @@ where
                 Ok(res) => {
                     let code = res.status().as_u16();
                     span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
+                    metric_attrs.push(KeyValue::new("http.response.status_code", i64::from(code)));
                     if code >= 500 {
                         span.set_status(Status::error(format!("HTTP {code}")));
+                        metric_attrs.push(KeyValue::new("error.type", code.to_string()));
                     }
                 }
                 Err(e) => {
                     span.set_attribute(KeyValue::new("error.type", "service_error"));
                     span.set_status(Status::error(e.to_string()));
+                    metric_attrs.push(KeyValue::new("error.type", "service_error"));
                 }
             }
             span.end();
+            // Recorded in the request's context, so an exemplar can point at its trace.
+            let _active = cx.attach();
+            duration.record(started.elapsed().as_secs_f64(), &metric_attrs);
             result
         })
     }

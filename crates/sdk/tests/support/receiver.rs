@@ -1,12 +1,24 @@
-//! An OTLP trace receiver for tests, on loopback: gRPC (`TraceService`) and HTTP
-//! (`POST /v1/traces`, protobuf body, optionally gzip). Shared by the SDK's and the examples'
-//! tests through `#[path]`.
+//! An OTLP receiver for tests, on loopback: gRPC (`TraceService`, `MetricsService`,
+//! `LogsService`) and HTTP (`POST /v1/traces`, `/v1/metrics`, `/v1/logs`, protobuf body,
+//! optionally gzip). Shared by the SDK's and the examples' tests through `#[path]`.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -73,8 +85,54 @@ fn flatten(kvs: &[KeyValue]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One received metric data point (sums, gauges and histograms) with its resource.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub resource: Vec<(String, String)>,
+    pub metric: String,
+    pub unit: String,
+    pub attributes: Vec<(String, String)>,
+    /// Histogram count, or the sum/gauge value as a whole number.
+    pub count: u64,
+    /// Histogram sum, or the sum/gauge value.
+    pub value: f64,
+}
+
+impl Point {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+    pub fn res(&self, key: &str) -> Option<&str> {
+        lookup(&self.resource, key)
+    }
+}
+
+/// One received log record with its resource.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub resource: Vec<(String, String)>,
+    pub body: String,
+    pub severity: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+impl LogRecord {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+    pub fn res(&self, key: &str) -> Option<&str> {
+        lookup(&self.resource, key)
+    }
+}
+
 #[derive(Clone, Default)]
-pub struct Store(Arc<Mutex<Vec<Received>>>);
+pub struct Store(
+    Arc<Mutex<Vec<Received>>>,
+    Arc<Mutex<Vec<Point>>>,
+    Arc<Mutex<Vec<LogRecord>>>,
+);
 
 impl Store {
     fn add(&self, req: ExportTraceServiceRequest, headers: Vec<(String, String)>) {
@@ -100,6 +158,93 @@ impl Store {
 
     pub fn spans(&self) -> Vec<Received> {
         self.0.lock().unwrap().clone()
+    }
+
+    pub fn points(&self) -> Vec<Point> {
+        self.1.lock().unwrap().clone()
+    }
+
+    pub fn logs(&self) -> Vec<LogRecord> {
+        self.2.lock().unwrap().clone()
+    }
+
+    fn add_metrics(&self, req: ExportMetricsServiceRequest) {
+        use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+        use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as N;
+        let num = |v: &Option<N>| match v {
+            Some(N::AsDouble(d)) => *d,
+            Some(N::AsInt(i)) => *i as f64,
+            None => 0.0,
+        };
+        let mut out = self.1.lock().unwrap();
+        for rm in req.resource_metrics {
+            let resource = rm
+                .resource
+                .as_ref()
+                .map(|r| flatten(&r.attributes))
+                .unwrap_or_default();
+            for sm in rm.scope_metrics {
+                for m in sm.metrics {
+                    let mut push = |attributes: &[KeyValue], count: u64, value: f64| {
+                        out.push(Point {
+                            resource: resource.clone(),
+                            metric: m.name.clone(),
+                            unit: m.unit.clone(),
+                            attributes: flatten(attributes),
+                            count,
+                            value,
+                        })
+                    };
+                    match &m.data {
+                        Some(Data::Histogram(h)) => {
+                            for p in &h.data_points {
+                                push(&p.attributes, p.count, p.sum.unwrap_or_default());
+                            }
+                        }
+                        Some(Data::Sum(x)) => {
+                            for p in &x.data_points {
+                                let v = num(&p.value);
+                                push(&p.attributes, v as u64, v);
+                            }
+                        }
+                        Some(Data::Gauge(x)) => {
+                            for p in &x.data_points {
+                                let v = num(&p.value);
+                                push(&p.attributes, v as u64, v);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn add_logs(&self, req: ExportLogsServiceRequest) {
+        let mut out = self.2.lock().unwrap();
+        for rl in req.resource_logs {
+            let resource = rl
+                .resource
+                .as_ref()
+                .map(|r| flatten(&r.attributes))
+                .unwrap_or_default();
+            for sl in rl.scope_logs {
+                for r in sl.log_records {
+                    let body = match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                        Some(AnyValueKind::StringValue(s)) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    out.push(LogRecord {
+                        resource: resource.clone(),
+                        body,
+                        severity: r.severity_text.clone(),
+                        trace_id: hex(&r.trace_id),
+                        span_id: hex(&r.span_id),
+                        attributes: flatten(&r.attributes),
+                    });
+                }
+            }
+        }
     }
 
     /// Waits until `done(spans)` holds, or `timeout` passes; returns the spans either way.
@@ -157,6 +302,88 @@ impl TraceService for Grpc {
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.add_metrics(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        self.0.add_logs(request.into_inner());
+        Ok(tonic::Response::new(ExportLogsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+fn gunzip(headers: &axum::http::HeaderMap, body: axum::body::Bytes) -> Option<axum::body::Bytes> {
+    if headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes() == b"gzip")
+    {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .ok()?;
+        Some(axum::body::Bytes::from(out))
+    } else {
+        Some(body)
+    }
+}
+
+pub async fn http_metrics(
+    axum::extract::State(store): axum::extract::State<Store>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> impl axum::response::IntoResponse {
+    match gunzip(&headers, body).and_then(|b| ExportMetricsServiceRequest::decode(b).ok()) {
+        Some(req) => {
+            store.add_metrics(req);
+            (
+                axum::http::StatusCode::OK,
+                ExportMetricsServiceResponse {
+                    partial_success: None,
+                }
+                .encode_to_vec(),
+            )
+        }
+        None => (axum::http::StatusCode::BAD_REQUEST, Vec::new()),
+    }
+}
+
+pub async fn http_logs(
+    axum::extract::State(store): axum::extract::State<Store>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> impl axum::response::IntoResponse {
+    match gunzip(&headers, body).and_then(|b| ExportLogsServiceRequest::decode(b).ok()) {
+        Some(req) => {
+            store.add_logs(req);
+            (
+                axum::http::StatusCode::OK,
+                ExportLogsServiceResponse {
+                    partial_success: None,
+                }
+                .encode_to_vec(),
+            )
+        }
+        None => (axum::http::StatusCode::BAD_REQUEST, Vec::new()),
     }
 }
 
@@ -232,9 +459,19 @@ impl Receiver {
                         TraceServiceServer::new(Grpc(s.clone()))
                             .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
                     )
+                    .add_service(
+                        MetricsServiceServer::new(Grpc(s.clone()))
+                            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    )
+                    .add_service(
+                        LogsServiceServer::new(Grpc(s.clone()))
+                            .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    )
                     .serve_with_incoming(tokio_stream_from(grpc_l));
                 let app = axum::Router::new()
                     .route("/v1/traces", axum::routing::post(http_export))
+                    .route("/v1/metrics", axum::routing::post(http_metrics))
+                    .route("/v1/logs", axum::routing::post(http_logs))
                     .with_state(s);
                 let http = axum::serve(http_l, app);
                 tokio::select! {
