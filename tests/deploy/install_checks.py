@@ -350,3 +350,101 @@ def check_jaeger_storage_auth(rendered: dict[str, list[dict]], report: Any) -> N
                     files = [ca, (auth.get("basic") or {}).get("password_file")]
                     missing = [f for f in files if f and not any(f.startswith(m.rstrip("/") + "/") for m in mounts)]
                     report.check(f"{source}: {bname}'s credential files are mounted", not missing, repr(missing))
+
+
+# ---------------------------------------------------------------------------------------------
+# More than one cluster: deploy/argocd/multi-cluster is the single-cluster apps, one per cluster
+
+ENV_OF_CLUSTER = '{{index .metadata.labels "otel-inject.dev/env"}}'
+CLUSTER_SELECTOR = {"matchExpressions": [{"key": "otel-inject.dev/env", "operator": "In",
+                                          "values": ["dev", "staging", "prod"]}]}
+
+
+def appset_for(app: dict) -> dict:
+    """The ApplicationSet that puts `app` (a single-cluster platform Application) on every cluster
+    registered with an otel-inject.dev/env label, with that environment's overlay."""
+    import copy
+    spec = copy.deepcopy(app["spec"])
+    spec["destination"] = {"server": "{{.server}}", **{k: v for k, v in spec["destination"].items() if k != "name"}}
+    src = spec["source"]
+    if "path" in src:
+        src["path"] = re.sub(r"/overlays/dev$", "/overlays/" + ENV_OF_CLUSTER, src["path"])
+    name = app["metadata"]["name"]
+    annotations = {k: v for k, v in app["metadata"].get("annotations", {}).items()}
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": name, "namespace": app["metadata"]["namespace"], "annotations": annotations},
+        "spec": {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"clusters": {"selector": CLUSTER_SELECTOR}}],
+            "template": {
+                "metadata": {
+                    "name": "{{.nameNormalized}}-" + name,
+                    "labels": {"otel-inject.dev/env": ENV_OF_CLUSTER, "otel-inject.dev/component": name},
+                    **({"finalizers": app["metadata"]["finalizers"]} if "finalizers" in app["metadata"] else {}),
+                },
+                "spec": spec,
+            },
+        },
+    }
+
+
+def check_multi_cluster(rendered: dict[str, list[dict]], report: Any) -> None:
+    report.section("more than one cluster: argocd.multi-cluster = argocd.apps, one Application per registered cluster")
+    single = rendered.get("argocd.apps", [])
+    multi = rendered.get("argocd.multi-cluster", [])
+    report.check("argocd.multi-cluster rendered", bool(multi), "missing")
+    if not multi:
+        return
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in multi}
+    for app in _find(single, "Application"):
+        want = appset_for(app)
+        got = by_name.get(("ApplicationSet", app["metadata"]["name"]))
+        report.check(f"argocd.multi-cluster: ApplicationSet/{app['metadata']['name']} is Application/"
+                     f"{app['metadata']['name']} on every environment's cluster", got == want,
+                     "regenerate it: python3 tests/deploy/install_checks.py --write-multi-cluster")
+    for proj in _find(single, "AppProject"):
+        report.check(f"argocd.multi-cluster: AppProject/{proj['metadata']['name']} as in argocd.apps",
+                     by_name.get(("AppProject", proj["metadata"]["name"])) == proj, "")
+    (wl,) = _find(single, "ApplicationSet", "workloads") or [None]
+    got = by_name.get(("ApplicationSet", "workloads"))
+    if wl is None or got is None:
+        report.check("argocd.multi-cluster: workloads ApplicationSet", False, "missing")
+        return
+    gens = got["spec"]["generators"][0]["matrix"]["generators"]
+    report.check("argocd.multi-cluster: workloads = clusters (by otel-inject.dev/env) x git directories",
+                 gens[0] == {"clusters": {"selector": CLUSTER_SELECTOR, "values": {"env": ENV_OF_CLUSTER}}}
+                 and gens[1] == wl["spec"]["generators"][0]["matrix"]["generators"][1], repr(gens))
+    dest = got["spec"]["template"]["spec"]["destination"]
+    report.check("argocd.multi-cluster: workloads go to their environment's cluster",
+                 dest == {"server": "{{.server}}", "namespace": "{{.values.env}}-{{.path.basename}}"}, repr(dest))
+    import json
+    as_list_env = lambda v: json.loads(json.dumps(v).replace("{{.values.env}}", "{{.env}}"))  # noqa: E731
+    rest = [k for k in ("source", "syncPolicy", "project")
+            if as_list_env(got["spec"]["template"]["spec"][k]) != wl["spec"]["template"]["spec"][k]]
+    report.check("argocd.multi-cluster: workloads' source, sync policy and project as in argocd.apps", not rest, repr(rest))
+    kinds = sorted({d["kind"] for d in multi})
+    report.check("argocd.multi-cluster: no Application bound to one cluster", "Application" not in kinds, repr(kinds))
+
+
+def _write_multi_cluster(repo: str) -> None:
+    """Writes deploy/argocd/multi-cluster/platform-appsets.yaml from the single-cluster apps."""
+    import subprocess
+    out = subprocess.run(["kubectl", "kustomize", os.path.join(repo, "deploy/argocd/apps")],
+                         check=True, capture_output=True, text=True).stdout
+    apps = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "Application"]
+    path = os.path.join(repo, "deploy/argocd/multi-cluster/platform-appsets.yaml")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("# GENERATED from deploy/argocd/apps by `python3 tests/deploy/install_checks.py "
+                 "--write-multi-cluster`;\n# a test fails when it drifts. Each platform Application, "
+                 "once per cluster registered with the\n# label otel-inject.dev/env (dev, staging or prod), "
+                 "with that environment's overlay.\n")
+        fh.write(yaml.safe_dump_all([appset_for(a) for a in apps], sort_keys=False, width=120))
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["--write-multi-cluster"]:
+        _write_multi_cluster(os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))

@@ -60,6 +60,8 @@ for dir in "${KUSTOMIZATIONS[@]}"; do
 done
 # Plain manifests applied by hand (not kustomizations).
 cp deploy/argocd/root.yaml "$OUT/rendered/argocd.root.yaml" && ok "deploy/argocd/root.yaml"
+cp deploy/argocd/root-multi-cluster.yaml "$OUT/rendered/argocd.root-multi-cluster.yaml" \
+  && ok "deploy/argocd/root-multi-cluster.yaml"
 cp deploy/bootstrap/argocd-cm.yaml "$OUT/rendered/bootstrap.yaml" && ok "deploy/bootstrap/argocd-cm.yaml"
 
 # --- 1b. the Helm chart ----------------------------------------------------------------------
@@ -107,6 +109,18 @@ if "$VENV/bin/python" "$HERE/migration_guide.py" deploy/README.md \
   ok "migration_guide.py"
 else
   fail "migration_guide.py (see FAIL lines above)"
+fi
+
+say "2d. Argo CD's health checks (bootstrap/argocd-cm.yaml) in Lua 5.1, as Argo CD runs them"
+if ! command -v lua5.1 >/dev/null 2>&1; then
+  say "lua5.1 missing: installing it with apt"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua5.1 >/dev/null || true
+fi
+if command -v lua5.1 >/dev/null 2>&1 \
+    && "$VENV/bin/python" "$HERE/argocd_health.py" deploy/bootstrap/argocd-cm.yaml lua5.1; then
+  ok "argocd_health.py"
+else
+  fail "argocd_health.py (lua5.1 missing, or FAIL lines above)"
 fi
 
 say "2c. the chart and the kustomize overlays render the same objects"

@@ -523,6 +523,7 @@ def main() -> int:
         ("argo platform", lambda: install_checks.check_argo_platform(rendered, report)),
         ("event sources", lambda: install_checks.check_event_sources(rendered, report)),
         ("jaeger storage auth", lambda: install_checks.check_jaeger_storage_auth(rendered, report)),
+        ("multi-cluster", lambda: install_checks.check_multi_cluster(rendered, report)),
     ]
     for name, step in steps:
         try:
