@@ -7,6 +7,7 @@ use std::fmt;
 /// A language (or the SDK-only mode) that an `inject-*` annotation requests.
 /// The order of [`Language::ALL`] is the operator's resolution and injection order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Language {
     /// Java agent.
     Java,

@@ -10,6 +10,7 @@ use crate::annotations::{AnnotationError, Language};
 
 /// The outcome of a decision, for a language or for the whole pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Something was injected.
     Injected,

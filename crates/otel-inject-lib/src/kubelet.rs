@@ -28,6 +28,7 @@ pub struct Downward {
 
 /// An env entry the kubelet would resolve from somewhere we cannot see.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// No such container.
     #[error("the pod has no container named {0}")]

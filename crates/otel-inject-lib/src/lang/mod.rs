@@ -1,18 +1,18 @@
 //! One unit per language, each in its own file: its names and paths, its default image and
 //! init-container resources (the operator's CR defaults), its annotation options, which
 //! containers can take it, the env and mount it adds to a container, and the volume and init
-//! containers it adds to the pod. [`crate::mutate`] runs every unit through the same steps, in
+//! containers it adds to the pod. [`mutate`](crate::mutate()) runs every unit through the same steps, in
 //! the operator's order:
 //!
-//! 1. [`Unit::validate`] a target container (skip it, with the reason, when it cannot take the
+//! 1. `Unit::validate` a target container (skip it, with the reason, when it cannot take the
 //!    language);
-//! 2. [`Unit::container_env_and_mount`]: the language block's `env` and the agent mount;
+//! 2. `Unit::container_env_and_mount`: the language block's `env` and the agent mount;
 //! 3. the common env (`OTEL_NODE_IP`, `OTEL_POD_IP`, `spec.env`), shared;
-//! 4. [`Unit::default_env`]: the language's own variables (`JAVA_TOOL_OPTIONS`, ...);
+//! 4. `Unit::default_env`: the language's own variables (`JAVA_TOOL_OPTIONS`, ...);
 //! 5. the SDK configuration, shared, once per container;
-//! 6. once at least one container took it, [`Unit::pod`]: the volume and the init containers.
+//! 6. once at least one container took it, `Unit::pod`: the volume and the init containers.
 //!
-//! A new language is one new file and one line in [`UNITS`].
+//! A new language is one new file and one line in `UNITS`.
 
 use std::collections::BTreeMap;
 
