@@ -133,16 +133,22 @@ fn literal(s: &str, indent: usize, style: Style) -> Option<String> {
     Some(out)
 }
 
+/// A value that starts on its key's or dash's line (owner at column `col`): a scalar, an empty
+/// collection, or a literal block's header and lines.
+fn on_the_line(value: &Value, col: usize, style: Style) -> Option<String> {
+    if let Value::String(s) = value {
+        if let Some(block) = literal(s, col + 2, style) {
+            return Some(format!(" {block}"));
+        }
+    }
+    inline_scalar(value).map(|s| format!(" {s}"))
+}
+
 /// What follows `key:` for `value`, the key at column `col`: ` scalar`, or a line break and
 /// the indented block. No final line break.
 pub(crate) fn after_colon(value: &Value, col: usize, style: Style) -> String {
-    if let Value::String(s) = value {
-        if let Some(block) = literal(s, col + 2, style) {
-            return format!(" {block}");
-        }
-    }
-    if let Some(s) = inline_scalar(value) {
-        return format!(" {s}");
+    if let Some(s) = on_the_line(value, col, style) {
+        return s;
     }
     let mut out = String::new();
     out.push_str(style.newline);
@@ -156,13 +162,8 @@ pub(crate) fn after_colon(value: &Value, col: usize, style: Style) -> String {
 
 /// What follows `-` for `value`, the dash at column `col`. No final line break.
 pub(crate) fn after_dash(value: &Value, col: usize, style: Style) -> String {
-    if let Value::String(s) = value {
-        if let Some(block) = literal(s, col + 2, style) {
-            return format!(" {block}");
-        }
-    }
-    if let Some(s) = inline_scalar(value) {
-        return format!(" {s}");
+    if let Some(s) = on_the_line(value, col, style) {
+        return s;
     }
     let mut out = String::from(" ");
     match value {
