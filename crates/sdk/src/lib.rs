@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod exporter;
+pub mod grpc;
 pub mod http;
 mod lifecycle;
 pub mod log_format;
@@ -32,6 +33,13 @@ pub use otel_inject_lib::names;
 pub use opentelemetry;
 /// The OpenTelemetry SDK this crate configures.
 pub use opentelemetry_sdk;
+/// The reqwest (0.13) that [`http::send_traced`] takes: a client built from this re-export
+/// always matches, and uses rustls with the ring provider `init()` installs (a plain
+/// `cargo add reqwest` brings aws-lc-rs too).
+pub use reqwest;
+/// The `tracing` this crate's subscriber serves (and [`root_span!`] uses, so that macro needs
+/// no `tracing` dependency of yours).
+pub use tracing;
 /// The `tracing` bridge this crate installs.
 pub use tracing_opentelemetry;
 
@@ -56,7 +64,7 @@ pub use telemetry::{
 #[macro_export]
 macro_rules! root_span {
     ($($args:tt)+) => {{
-        let span = ::tracing::info_span!(parent: None, $($args)+);
+        let span = $crate::tracing::info_span!(parent: None, $($args)+);
         $crate::join_process_trace(&span);
         span
     }};

@@ -51,6 +51,20 @@ const EXPORTER_INTERNALS: &[&str] = &[
 ];
 
 type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+type MetricReaderFactory = Box<
+    dyn FnOnce(
+            opentelemetry_sdk::metrics::MeterProviderBuilder,
+            &crate::config::MetricsConfig,
+        ) -> opentelemetry_sdk::metrics::MeterProviderBuilder
+        + Send,
+>;
+type LogProcessorFactory = Box<
+    dyn FnOnce(
+            opentelemetry_sdk::logs::LoggerProviderBuilder,
+            opentelemetry_sdk::logs::BatchConfig,
+        ) -> opentelemetry_sdk::logs::LoggerProviderBuilder
+        + Send,
+>;
 
 /// Entry point of the builder: `Telemetry::builder().service_name("orders").init()`.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +86,8 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Duration,
     lookup: EnvLookup,
     exporter: Option<Box<dyn FnOnce(BatchConfigBuilder) -> BatchSpanProcessor + Send>>,
+    metric_exporter: Option<MetricReaderFactory>,
+    log_exporter: Option<LogProcessorFactory>,
     writer: Option<BoxMakeWriter>,
     detect: bool,
     exit_on_signal: bool,
@@ -85,6 +101,8 @@ impl Default for TelemetryBuilder {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             lookup: Arc::new(|k| std::env::var(k).ok()),
             exporter: None,
+            metric_exporter: None,
+            log_exporter: None,
             writer: None,
             detect: true,
             exit_on_signal: false,
@@ -199,6 +217,39 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Sends metrics to `exporter` instead of OTLP, through the same periodic reader and
+    /// `OTEL_METRIC_EXPORT_INTERVAL`. `OTEL_SDK_DISABLED` and `OTEL_METRICS_EXPORTER=none`
+    /// still apply.
+    pub fn metric_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::metrics::exporter::PushMetricExporter,
+    {
+        self.metric_exporter = Some(Box::new(move |b, m| {
+            b.with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(m.interval)
+                    .build(),
+            )
+        }));
+        self
+    }
+
+    /// Sends log records to `exporter` instead of OTLP, through the same batch processor and
+    /// `OTEL_BLRP_*` settings. `OTEL_SDK_DISABLED` and `OTEL_LOGS_EXPORTER=none` still apply.
+    pub fn log_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::logs::LogExporter + 'static,
+    {
+        self.log_exporter = Some(Box::new(move |b, batch| {
+            b.with_log_processor(
+                BatchLogProcessor::builder(exporter)
+                    .with_batch_config(batch)
+                    .build(),
+            )
+        }));
+        self
+    }
+
     /// Builds everything and installs it globally (tracer provider, propagator, `tracing`
     /// subscriber). Never fails: problems are logged as warnings and the program runs on.
     pub fn init(self) -> TelemetryGuard {
@@ -305,12 +356,12 @@ impl TelemetryBuilder {
         let meter = if config.disabled {
             None
         } else {
-            build_meter(&config, &resource, &mut warnings)
+            build_meter(&config, &resource, &mut warnings, self.metric_exporter)
         };
         let logger = if config.disabled {
             None
         } else {
-            build_logger(&config, &resource, &mut warnings)
+            build_logger(&config, &resource, &mut warnings, self.log_exporter)
         };
 
         let format = CorrelatedFormat::new(config.log_format);
@@ -403,12 +454,14 @@ fn build_meter(
     config: &EnvConfig,
     resource: &opentelemetry_sdk::Resource,
     warnings: &mut Vec<ConfigWarning>,
+    custom: Option<MetricReaderFactory>,
 ) -> Option<SdkMeterProvider> {
     let b = SdkMeterProvider::builder().with_resource(resource.clone());
     let m = &config.metrics;
-    let b = match config.metrics_exporter {
-        Exporter::None => return None,
-        Exporter::Console => b.with_reader(
+    let b = match (config.metrics_exporter, custom) {
+        (Exporter::None, _) => return None,
+        (Exporter::Otlp, Some(make)) => make(b, m),
+        (Exporter::Console, _) => b.with_reader(
             PeriodicReader::builder(
                 opentelemetry_stdout::MetricExporter::builder()
                     .with_temporality(crate::exporter::sdk_temporality(m.temporality))
@@ -417,7 +470,7 @@ fn build_meter(
             .with_interval(m.interval)
             .build(),
         ),
-        Exporter::Otlp => {
+        (Exporter::Otlp, None) => {
             let mut otlp = config.metrics_otlp.clone();
             otlp.timeout = otlp.timeout.min(m.timeout.max(Duration::from_millis(1)));
             match OtlpMetricExporter::build(&otlp, m.temporality) {
@@ -440,6 +493,7 @@ fn build_logger(
     config: &EnvConfig,
     resource: &opentelemetry_sdk::Resource,
     warnings: &mut Vec<ConfigWarning>,
+    custom: Option<LogProcessorFactory>,
 ) -> Option<SdkLoggerProvider> {
     let lb = &config.log_batch;
     let batch = || {
@@ -450,14 +504,15 @@ fn build_logger(
             .build()
     };
     let b = SdkLoggerProvider::builder().with_resource(resource.clone());
-    let b = match config.logs_exporter {
-        Exporter::None => return None,
-        Exporter::Console => b.with_log_processor(
+    let b = match (config.logs_exporter, custom) {
+        (Exporter::None, _) => return None,
+        (Exporter::Otlp, Some(make)) => make(b, batch()),
+        (Exporter::Console, _) => b.with_log_processor(
             BatchLogProcessor::builder(opentelemetry_stdout::LogExporter::default())
                 .with_batch_config(batch())
                 .build(),
         ),
-        Exporter::Otlp => {
+        (Exporter::Otlp, None) => {
             let mut otlp = config.logs_otlp.clone();
             otlp.timeout = otlp
                 .timeout

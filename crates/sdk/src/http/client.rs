@@ -21,14 +21,52 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
     }
 }
 
+/// A request [`send_traced`] can send: a reqwest **0.13** `RequestBuilder`. Any other reqwest
+/// major fails to compile with a message that says so, rather than "expected
+/// `RequestBuilder`, found `RequestBuilder`".
+///
+/// ```compile_fail
+/// # async fn f() {
+/// // Not a reqwest 0.13 request: a compile error that names the version to use.
+/// let _ = otel_inject_sdk::http::send_traced("http://inventory/reserve").await;
+/// # }
+/// ```
+///
+/// ```no_run
+/// # async fn f() -> Result<(), otel_inject_sdk::reqwest::Error> {
+/// let client = otel_inject_sdk::reqwest::Client::new();
+/// let res = otel_inject_sdk::http::send_traced(client.get("http://inventory/stock")).await?;
+/// # Ok(()) }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`send_traced` takes a reqwest 0.13 `RequestBuilder`, and this is `{Self}`",
+    label = "not a reqwest 0.13 RequestBuilder",
+    note = "build the client with `otel_inject_sdk::reqwest::Client` (reqwest 0.13), or depend on reqwest = \"0.13\" (check with `cargo tree -i reqwest`)"
+)]
+pub trait TracedRequest: sealed::Sealed {
+    #[doc(hidden)]
+    fn into_reqwest(self) -> reqwest::RequestBuilder;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for reqwest::RequestBuilder {}
+}
+
+impl TracedRequest for reqwest::RequestBuilder {
+    fn into_reqwest(self) -> reqwest::RequestBuilder {
+        self
+    }
+}
+
 /// Sends `request` inside a client span (child of the current context), with the span's context
 /// injected into the headers and the HTTP semantic-convention attributes recorded.
 ///
 /// The request's duration goes to the `http.client.request.duration` histogram (until the
 /// response headers arrive, as the semantic conventions measure it).
-pub async fn send_traced(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+pub async fn send_traced(request: impl TracedRequest) -> reqwest::Result<reqwest::Response> {
     let started = std::time::Instant::now();
-    let (client, request) = request.build_split();
+    let (client, request) = request.into_reqwest().build_split();
     let mut request = request?;
     let method = request.method().as_str().to_string();
     let url = request.url();

@@ -7,7 +7,7 @@ use opentelemetry::global;
 mod client;
 mod server;
 
-pub use client::{send_traced, RequestBuilderExt};
+pub use client::{send_traced, RequestBuilderExt, TracedRequest};
 pub use server::{HttpServerTrace, HttpServerTraceLayer};
 
 pub use crate::propagation::{
