@@ -2,7 +2,7 @@
 """Server-side dry run of every rendered deploy/ object against a real API server (k8s-local).
 
 The CRDs the objects need are installed first, from files kept in tests/deploy/upstream/crds/
-(cert-manager 1.18.2, Argo CD 3.4.4, Argo Events 1.9.10, Argo Workflows 4.1.2) and our own
+(cert-manager 1.18.6, Argo CD 3.4.4, Argo Events 1.9.10, Argo Workflows 4.1.2) and our own
 generated one. Then each rendering is applied as Argo CD applies it (server-side apply) with
 --dry-run=server: the API server's own validation, defaulting and admission run, nothing is
 stored. What comes back is compared with what was sent: a field the API server dropped (a CRD
