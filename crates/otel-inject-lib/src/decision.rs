@@ -270,6 +270,8 @@ pub struct LanguageDecision {
     pub language: Language,
     /// The Instrumentation used, as `namespace/name`.
     pub instrumentation: Option<String>,
+    /// The version of that Instrumentation's spec ([`crate::injected::spec_hash`]).
+    pub spec_hash: Option<String>,
     /// Why, at the language level (`Injected` when at least one container got it).
     pub reason: Reason,
     /// Per-container results.
@@ -282,6 +284,7 @@ impl LanguageDecision {
         Self {
             language,
             instrumentation: None,
+            spec_hash: None,
             reason,
             containers: Vec::new(),
         }
@@ -411,6 +414,24 @@ impl InjectionDecision {
             .collect::<Vec<_>>()
             .join("; ");
         Some(truncate_marked(&full, MAX_STATUS_BYTES))
+    }
+
+    /// The [`crate::names::annotation::INJECTED`] value: each language injected now, with its
+    /// Instrumentation and spec version; `None` when nothing was injected.
+    pub fn injected_record(&self) -> Option<String> {
+        let entries: Vec<crate::injected::InjectedLanguage> = self
+            .languages
+            .iter()
+            .filter(|l| l.outcome() == Outcome::Injected)
+            .filter_map(|l| {
+                Some(crate::injected::InjectedLanguage {
+                    language: l.language,
+                    instrumentation: l.instrumentation.clone()?,
+                    spec_hash: l.spec_hash.clone()?,
+                })
+            })
+            .collect();
+        crate::injected::format_record(&entries)
     }
 
     /// One line for the decision log.

@@ -75,6 +75,8 @@ mod env;
 #[cfg(feature = "k8s")]
 pub mod image;
 #[cfg(feature = "k8s")]
+pub mod injected;
+#[cfg(feature = "k8s")]
 pub mod instrumentation;
 #[cfg(feature = "k8s")]
 pub mod kubelet;

@@ -417,6 +417,7 @@ impl Injection<'_, '_> {
         let mut out = LanguageDecision {
             language: p.lang,
             instrumentation: Some(p.inst.key()),
+            spec_hash: Some(crate::injected::spec_hash(&p.inst.spec)),
             reason: Reason::Injected,
             containers: Vec::new(),
         };
@@ -559,17 +560,37 @@ fn finish(
     if has_status && !injected_now {
         decision.patch = json_patch::Patch(Vec::new());
     } else {
+        // The pod's annotations other than ours: what ours must fit beside.
+        let others: usize = pod_ann
+            .iter()
+            .filter(|(k, _)| ![annotation::STATUS, annotation::INJECTED].contains(&k.as_str()))
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        let mut used = others;
+        // The record first: it is small and bounded, and without it the pod reads as outdated
+        // for ever; the status, which can be shortened, takes what is left.
+        if let Some(record) = decision.injected_record() {
+            let size = annotation::INJECTED.len() + record.len();
+            if used + size <= crate::decision::MAX_ANNOTATIONS_BYTES {
+                builder.set_member(
+                    &["metadata", "annotations"],
+                    annotation::INJECTED,
+                    Value::String(record),
+                );
+                used += size;
+            } else {
+                decision.warnings.push(format!(
+                    "otel-inject: no room for the {} annotation: the pod's annotations are at the API server's 256 KiB limit",
+                    annotation::INJECTED
+                ));
+            }
+        }
         if let Some(status) = decision.status() {
             // Never the annotation that takes the pod past the API server's limit on annotations:
             // shorten it to what is left, or, with next to nothing left, leave it out (the
             // warnings and the log line still say why).
-            let others: usize = pod_ann
-                .iter()
-                .filter(|(k, _)| k.as_str() != annotation::STATUS)
-                .map(|(k, v)| k.len() + v.len())
-                .sum();
             let room = crate::decision::MAX_ANNOTATIONS_BYTES
-                .saturating_sub(others + annotation::STATUS.len());
+                .saturating_sub(used + annotation::STATUS.len());
             if room >= 64 {
                 builder.set_member(
                     &["metadata", "annotations"],

@@ -132,6 +132,9 @@ pub mod annotation {
     pub const RESOURCE_PREFIX: &str = "resource.opentelemetry.io/";
     /// The status annotation this project writes on every pod it decided about.
     pub const STATUS: &str = "otel-inject.dev/status";
+    /// What each injected language got: `java=shop/otel@<spec hash>; ...`
+    /// (`crate::injected`), written beside the status when a language is injected.
+    pub const INJECTED: &str = "otel-inject.dev/injected";
     /// Kubernetes' own default-container annotation.
     pub const DEFAULT_CONTAINER: &str = "kubectl.kubernetes.io/default-container";
 }

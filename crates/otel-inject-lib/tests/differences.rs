@@ -156,10 +156,17 @@ fn one_unresolved_language_skips_only_itself(
         "{:?}",
         out.decision.warnings
     );
-    // Nothing else in the pod's metadata changed than the status annotation.
+    // The record names the injected language only.
+    let record = out.mutated["metadata"]["annotations"]["otel-inject.dev/injected"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(record.starts_with(&format!("{ok_lang}=")), "{record}");
+    assert!(!record.contains(&format!("{failed}=")), "{record}");
+    // Nothing else in the pod's metadata changed than our two annotations.
     let mut meta = out.mutated["metadata"].clone();
     if let Some(a) = meta["annotations"].as_object_mut() {
         a.remove("otel-inject.dev/status");
+        a.remove("otel-inject.dev/injected");
     }
     assert_eq!(meta, both["metadata"]);
 }

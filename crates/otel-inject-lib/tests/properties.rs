@@ -341,6 +341,7 @@ fn outside_our_fields(pod: &Value, input: &Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         a.remove("otel-inject.dev/status");
+        a.remove("otel-inject.dev/injected");
     }
     p
 }
@@ -567,7 +568,8 @@ fn check_patch_paths(patch: &json_patch::Patch, before: &Value) -> Result<(), Te
         let parts: Vec<&str> = path.split('/').skip(1).collect();
         let ok = match parts.as_slice() {
             ["metadata", "annotations"]
-            | ["metadata", "annotations", "otel-inject.dev~1status"] => true,
+            | ["metadata", "annotations", "otel-inject.dev~1status"]
+            | ["metadata", "annotations", "otel-inject.dev~1injected"] => true,
             ["spec", "volumes", ..] | ["spec", "shareProcessNamespace"] => true,
             ["spec", "initContainers"] | ["spec", "initContainers", _] => true,
             ["spec", "initContainers", _, "env" | "volumeMounts", ..] => true,
