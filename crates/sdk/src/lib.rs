@@ -23,6 +23,7 @@ pub mod http;
 mod lifecycle;
 pub mod log_format;
 pub mod propagation;
+pub mod remote_sampler;
 pub mod resource;
 mod telemetry;
 

@@ -25,6 +25,7 @@ use crate::exporter::{ExporterError, OtlpLogExporter, OtlpMetricExporter, OtlpSp
 use crate::lifecycle::{self, GuardAwareProcessor, LifecycleState, Outcome, Pipeline};
 use crate::log_format::CorrelatedFormat;
 use crate::propagation::build_propagator;
+use crate::remote_sampler::AnySampler;
 use crate::resource::{resource_attributes, to_resource, Detected};
 
 /// Default bound on every flush and shutdown (guard drop, `shutdown().await`, signals).
@@ -313,7 +314,7 @@ impl TelemetryBuilder {
             None
         } else {
             let mut b = SdkTracerProvider::builder()
-                .with_sampler(sampler(&config.sampler))
+                .with_sampler(build_sampler(&config.sampler, &attrs, &mut warnings))
                 .with_resource(resource.clone());
             let batch = BatchConfigBuilder::default()
                 .with_scheduled_delay(config.batch.schedule_delay)
@@ -556,9 +557,45 @@ fn log_filter(rust_log: Option<String>, default: &str) -> (EnvFilter, Option<Con
     }
 }
 
-/// The SDK sampler for a config.
+/// The sampler, remote ones included (they need the service name and a runtime).
+fn build_sampler(
+    c: &SamplerConfig,
+    attrs: &[(String, String)],
+    warnings: &mut Vec<ConfigWarning>,
+) -> AnySampler {
+    let Some(remote) = &c.remote else {
+        return AnySampler::Sdk(sampler(c));
+    };
+    let service = attrs
+        .iter()
+        .find(|(k, _)| k == otel_inject_lib::names::attr::SERVICE_NAME)
+        .map_or("unknown_service", |(_, v)| v.as_str());
+    let parent_based = c.kind == SamplerKind::ParentBasedJaegerRemote;
+    match crate::remote_sampler::build(remote, parent_based, service) {
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(ConfigWarning {
+                variable: otel_inject_lib::names::env::OTEL_TRACES_SAMPLER,
+                value: c.kind.to_string(),
+                problem: e,
+                fallback: format!("the initial sampling rate {}", remote.initial_sampling_rate),
+            });
+            AnySampler::Sdk(sampler(c))
+        }
+    }
+}
+
+/// The SDK sampler for a config. The remote samplers are not built here (see
+/// `OTEL_TRACES_SAMPLER=jaeger_remote` with `init`/`build`): their initial rate stands in.
 pub fn sampler(c: &SamplerConfig) -> Sampler {
     let ratio = || Sampler::TraceIdRatioBased(c.ratio);
+    if let Some(r) = &c.remote {
+        let initial = Sampler::TraceIdRatioBased(r.initial_sampling_rate);
+        return match c.kind {
+            SamplerKind::ParentBasedJaegerRemote => Sampler::ParentBased(Box::new(initial)),
+            _ => initial,
+        };
+    }
     match c.kind {
         SamplerKind::AlwaysOn => Sampler::AlwaysOn,
         SamplerKind::AlwaysOff => Sampler::AlwaysOff,
@@ -610,7 +647,12 @@ pub fn startup_summary(config: &EnvConfig, resource: &[(String, String)]) -> Str
     if config.metrics_exporter != Exporter::None {
         metrics.push_str(&format!(" every {:?}", config.metrics.interval));
     }
-    let sampler = if config.sampler.kind.takes_ratio() {
+    let sampler = if let Some(r) = &config.sampler.remote {
+        format!(
+            "{}({}, every {:?}, initially {})",
+            config.sampler.kind, r.endpoint, r.polling_interval, r.initial_sampling_rate
+        )
+    } else if config.sampler.kind.takes_ratio() {
         format!("{}({})", config.sampler.kind, config.sampler.ratio)
     } else {
         config.sampler.kind.to_string()

@@ -180,7 +180,7 @@ fn resource_attribute_warnings(#[case] value: &str, #[case] warning: &str) {
 #[case::client_cert_without_key("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/tls/client.crt", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=\"/tls/client.crt\" is invalid: OTEL_EXPORTER_OTLP_CLIENT_KEY is not set; using no client certificate")]
 #[case::client_key_without_cert("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/tls/client.key", "OTEL_EXPORTER_OTLP_CLIENT_KEY=\"/tls/client.key\" is invalid: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not set; using no client certificate")]
 #[case::sampler_bad("OTEL_TRACES_SAMPLER", "sometimes", "OTEL_TRACES_SAMPLER=\"sometimes\" is invalid: expected one of: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, jaeger_remote, parentbased_jaeger_remote, xray; using parentbased_always_on")]
-#[case::sampler_unimplemented("OTEL_TRACES_SAMPLER", "jaeger_remote", "OTEL_TRACES_SAMPLER=\"jaeger_remote\" is invalid: jaeger_remote is not implemented by this SDK; using parentbased_always_on")]
+#[case::sampler_unimplemented("OTEL_TRACES_SAMPLER", "xray", "OTEL_TRACES_SAMPLER=\"xray\" is invalid: xray is not implemented by this SDK; using parentbased_always_on")]
 #[case::propagator_unknown("OTEL_PROPAGATORS", "tracecontext,zipkin", "OTEL_PROPAGATORS=\"tracecontext,zipkin\" is invalid: \"zipkin\" is not a propagator; expected one of: tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none; using the other propagators")]
 #[case::propagator_unimplemented("OTEL_PROPAGATORS", "xray,b3", "OTEL_PROPAGATORS=\"xray,b3\" is invalid: xray is not implemented by this SDK; using the other propagators")]
 #[case::propagators_all_bad("OTEL_PROPAGATORS", "foo", "OTEL_PROPAGATORS=\"foo\" is invalid: \"foo\" is not a propagator; expected one of: tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none; no usable propagator; using tracecontext,baggage")]
@@ -614,4 +614,69 @@ fn log_format(#[case] value: &str, #[case] code: Option<LogFormat>, #[case] expe
 fn several_problems_with_one_variable_give_one_warning() {
     let c = cfg(&[("OTEL_PROPAGATORS", "foo,bar")]);
     assert_eq!(c.warnings.len(), 1);
+}
+
+#[rstest]
+#[case::defaults(None, "http://localhost:5778/sampling", 60000, 0.001, 0)]
+#[case::all_set(
+    Some("endpoint=http://jaeger:5778/sampling, pollingIntervalMs=5000,initialSamplingRate=0.25"),
+    "http://jaeger:5778/sampling",
+    5000,
+    0.25,
+    0
+)]
+#[case::bad_endpoint(
+    Some("endpoint=jaeger"),
+    "http://localhost:5778/sampling",
+    60000,
+    0.001,
+    1
+)]
+#[case::bad_interval(
+    Some("pollingIntervalMs=0"),
+    "http://localhost:5778/sampling",
+    60000,
+    0.001,
+    1
+)]
+#[case::bad_rate(
+    Some("initialSamplingRate=2"),
+    "http://localhost:5778/sampling",
+    60000,
+    0.001,
+    1
+)]
+#[case::unknown_key_and_bare_entry(
+    Some("maxOperations=10,oops,initialSamplingRate=0.5"),
+    "http://localhost:5778/sampling",
+    60000,
+    0.5,
+    1
+)]
+fn jaeger_remote_arguments(
+    #[case] arg: Option<&str>,
+    #[case] endpoint: &str,
+    #[case] interval_ms: u64,
+    #[case] rate: f64,
+    #[case] warnings: usize,
+) {
+    for sampler in ["jaeger_remote", "parentbased_jaeger_remote"] {
+        let mut vars = vec![("OTEL_TRACES_SAMPLER", sampler)];
+        if let Some(a) = arg {
+            vars.push(("OTEL_TRACES_SAMPLER_ARG", a));
+        }
+        let c = cfg(&vars);
+        let r = c.sampler.remote.clone().expect("remote settings");
+        assert_eq!(r.endpoint, endpoint);
+        assert_eq!(r.polling_interval, Duration::from_millis(interval_ms));
+        assert_eq!(r.initial_sampling_rate, rate);
+        assert_eq!(c.warnings.len(), warnings, "{:?}", c.warnings);
+        if warnings > 0 {
+            assert_eq!(c.warnings[0].variable, "OTEL_TRACES_SAMPLER_ARG");
+        }
+    }
+    assert!(cfg(&[("OTEL_TRACES_SAMPLER_ARG", "0.5")])
+        .sampler
+        .remote
+        .is_none());
 }

@@ -265,12 +265,37 @@ impl OtlpConfig {
 }
 
 /// The sampler (`OTEL_TRACES_SAMPLER` + `_ARG`), restricted to the ones this SDK implements.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SamplerConfig {
     /// The sampler.
     pub kind: SamplerKind,
     /// The ratio for the ratio samplers (1.0 otherwise).
     pub ratio: f64,
+    /// The settings of `jaeger_remote` and `parentbased_jaeger_remote`.
+    pub remote: Option<RemoteSamplerConfig>,
+}
+
+/// Where `jaeger_remote` fetches its sampling strategies (`OTEL_TRACES_SAMPLER_ARG`:
+/// `endpoint=...,pollingIntervalMs=...,initialSamplingRate=...`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSamplerConfig {
+    /// Jaeger's HTTP sampling endpoint (the remote_sampling extension's, port 5778);
+    /// `?service=<service.name>` is added.
+    pub endpoint: String,
+    /// Time between two fetches.
+    pub polling_interval: Duration,
+    /// The ratio used until the first strategy arrives (and while none can be fetched).
+    pub initial_sampling_rate: f64,
+}
+
+impl Default for RemoteSamplerConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://localhost:5778/sampling".into(),
+            polling_interval: Duration::from_millis(60000),
+            initial_sampling_rate: 0.001,
+        }
+    }
 }
 
 /// Batch processor settings (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log records).

@@ -385,25 +385,18 @@ impl Reader<'_> {
     }
 
     pub(super) fn sampler(&mut self) -> SamplerConfig {
-        let default = SamplerConfig {
-            kind: SamplerKind::ParentBasedAlwaysOn,
-            ratio: 1.0,
-        };
+        let default_kind = SamplerKind::ParentBasedAlwaysOn;
         let kind = match self.get(env::OTEL_TRACES_SAMPLER) {
-            None => default.kind,
+            None => default_kind,
             Some(v) => match v.to_ascii_lowercase().parse::<SamplerKind>() {
-                Ok(
-                    k @ (SamplerKind::JaegerRemote
-                    | SamplerKind::ParentBasedJaegerRemote
-                    | SamplerKind::XRay),
-                ) => {
+                Ok(k @ SamplerKind::XRay) => {
                     self.warn(
                         env::OTEL_TRACES_SAMPLER,
                         &v,
                         format!("{k} is not implemented by this SDK"),
                         "parentbased_always_on",
                     );
-                    default.kind
+                    default_kind
                 }
                 Ok(k) => k,
                 Err(e) => {
@@ -413,7 +406,7 @@ impl Reader<'_> {
                         format!("expected one of: {}", e.expected.join(", ")),
                         "parentbased_always_on",
                     );
-                    default.kind
+                    default_kind
                 }
             },
         };
@@ -431,7 +424,75 @@ impl Reader<'_> {
                 }
             }
         }
-        SamplerConfig { kind, ratio }
+        let remote = matches!(
+            kind,
+            SamplerKind::JaegerRemote | SamplerKind::ParentBasedJaegerRemote
+        )
+        .then(|| self.remote_sampler());
+        SamplerConfig {
+            kind,
+            ratio,
+            remote,
+        }
+    }
+
+    /// `endpoint=...,pollingIntervalMs=...,initialSamplingRate=...`, each optional.
+    fn remote_sampler(&mut self) -> RemoteSamplerConfig {
+        let var = env::OTEL_TRACES_SAMPLER_ARG;
+        let mut c = RemoteSamplerConfig::default();
+        let Some(arg) = self.get(var) else {
+            return c;
+        };
+        for entry in arg.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let Some((k, v)) = entry.split_once('=') else {
+                self.warn(
+                    var,
+                    &arg,
+                    format!("entry {entry:?} is not of the form key=value"),
+                    "the other entries",
+                );
+                continue;
+            };
+            let (k, v) = (k.trim(), v.trim());
+            match k {
+                "endpoint" => match v.parse::<http::Uri>() {
+                    Ok(u) if u.scheme().is_some() && u.host().is_some() => c.endpoint = v.into(),
+                    _ => self.warn(
+                        var,
+                        &arg,
+                        format!("endpoint {v:?} is not a URL"),
+                        format!("endpoint={}", c.endpoint),
+                    ),
+                },
+                "pollingIntervalMs" => match v.parse::<u64>() {
+                    Ok(ms) if ms > 0 => c.polling_interval = Duration::from_millis(ms),
+                    _ => self.warn(
+                        var,
+                        &arg,
+                        format!("pollingIntervalMs {v:?} is not a positive whole number"),
+                        format!("pollingIntervalMs={}", c.polling_interval.as_millis()),
+                    ),
+                },
+                "initialSamplingRate" => match parse_ratio(v) {
+                    Some(r) => c.initial_sampling_rate = r,
+                    None => self.warn(
+                        var,
+                        &arg,
+                        format!("initialSamplingRate {v:?} is not a number between 0 and 1"),
+                        format!("initialSamplingRate={}", c.initial_sampling_rate),
+                    ),
+                },
+                other => self.warn(
+                    var,
+                    &arg,
+                    format!(
+                        "{other:?} is not a jaeger_remote setting (endpoint, pollingIntervalMs, initialSamplingRate)"
+                    ),
+                    "the other entries",
+                ),
+            }
+        }
+        c
     }
 
     pub(super) fn propagators(&mut self) -> Vec<Propagator> {
