@@ -16,7 +16,7 @@ mod resolve;
 
 pub use edit::{edit, EditOutcome, Splices};
 pub use emit::render;
-pub use node::{line_col, parse, Document, Node, NodeKind};
+pub use node::{line_col, parse, Document, Node, NodeKind, MAX_NODES};
 
 /// Why a document could not be read, with its 1-based line and column when known.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

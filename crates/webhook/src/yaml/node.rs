@@ -8,6 +8,10 @@ use super::{resolve, YamlError};
 /// Nesting deeper than this is refused (no manifest comes close; recursion stays bounded).
 const MAX_DEPTH: usize = 512;
 
+/// Nodes in one document beyond this are refused before the tree grows further: no Kubernetes
+/// object comes close (etcd stores at most 1.5 MiB per object, about 750,000 one-byte values).
+pub const MAX_NODES: usize = 1_000_000;
+
 /// One parsed document: its text and its root node (`None` when it holds no node).
 #[derive(Debug, Clone)]
 pub struct Document<'a> {
@@ -281,6 +285,12 @@ pub fn parse(text: &str) -> Result<Document<'_>, YamlError> {
             },
         };
         nodes += 1;
+        if nodes > MAX_NODES {
+            return Err(YamlError::new(
+                format!("more than {MAX_NODES} YAML nodes in one document; no Kubernetes object is that large"),
+                Some(line_col(text, start)),
+            ));
+        }
         match stack.last_mut() {
             None => root = Some(complete),
             Some(Open::Sequence { items, .. }) => items.push(complete),
@@ -390,14 +400,22 @@ pub(crate) fn dash_before(text: &str, start: usize) -> Option<usize> {
 impl Document<'_> {
     /// The document's value as kubectl reads it; `None` for an empty document.
     pub fn value(&self) -> Result<Option<Value>, YamlError> {
+        self.value_within(&mut usize::MAX)
+    }
+
+    /// [`Document::value`], taking the values it builds from `budget` (shared by a stream's
+    /// documents); an error when they would exceed it.
+    pub fn value_within(&self, budget: &mut usize) -> Result<Option<Value>, YamlError> {
         let Some(root) = &self.root else {
             return Ok(None);
         };
         let anchors = self.anchors();
         // go-yaml refuses documents whose aliases expand far beyond their size.
-        let mut budget = self.nodes.saturating_mul(10).max(10_000);
-        let mut reader = self.reader(&anchors, &mut budget);
-        reader.value(root, 0).map(Some)
+        let own = self.nodes.saturating_mul(10).max(10_000);
+        let mut left = own.min(*budget);
+        let result = self.reader(&anchors, &mut left).value(root, 0).map(Some);
+        *budget -= own.min(*budget) - left;
+        result
     }
 }
 
