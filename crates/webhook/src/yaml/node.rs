@@ -400,7 +400,8 @@ pub(crate) fn dash_before(text: &str, start: usize) -> Option<usize> {
 impl Document<'_> {
     /// The document's value as kubectl reads it; `None` for an empty document.
     pub fn value(&self) -> Result<Option<Value>, YamlError> {
-        self.value_within(&mut usize::MAX)
+        let mut unbounded = usize::MAX;
+        self.value_within(&mut unbounded)
     }
 
     /// [`Document::value`], taking the values it builds from `budget` (shared by a stream's
