@@ -298,6 +298,22 @@ def check_argo_platform(rendered: dict[str, list[dict]], report: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Issue 12: the webhook's NetworkPolicy opens its metrics port to the monitoring namespace only
+
+def check_webhook_network_policy(rendered: dict[str, list[dict]], report: Any) -> None:
+    report.section("otel-inject NetworkPolicy: the webhook port open, the metrics port to selected peers only")
+    for source in sorted(s for s in rendered if s.startswith("otel-inject.") or s.startswith("chart.")):
+        for policy in _find(rendered[source], "NetworkPolicy", "otel-inject"):
+            rules = policy["spec"].get("ingress", [])
+            by_port = {p.get("port"): r for r in rules for p in r.get("ports", [])}
+            report.check(f"{source}: NetworkPolicy/otel-inject opens 8443 (the API server)", 8443 in by_port, repr(rules))
+            report.check(f"{source}: NetworkPolicy/otel-inject opens 9090 only to selected peers",
+                         bool(by_port.get(9090, {}).get("from")), repr(by_port.get(9090)))
+            report.check(f"{source}: NetworkPolicy/otel-inject opens no other port",
+                         set(by_port) <= {8443, 9090} and all(r.get("ports") for r in rules), repr(rules))
+
+
+# ---------------------------------------------------------------------------------------------
 # 8. the pipeline's webhook: a token and a NetworkPolicy
 
 def check_event_sources(rendered: dict[str, list[dict]], report: Any) -> None:

@@ -522,6 +522,7 @@ def main() -> int:
         ("priority", lambda: install_checks.check_priority(rendered, report)),
         ("argo platform", lambda: install_checks.check_argo_platform(rendered, report)),
         ("event sources", lambda: install_checks.check_event_sources(rendered, report)),
+        ("webhook network policy", lambda: install_checks.check_webhook_network_policy(rendered, report)),
         ("jaeger storage auth", lambda: install_checks.check_jaeger_storage_auth(rendered, report)),
         ("multi-cluster", lambda: install_checks.check_multi_cluster(rendered, report)),
     ]
