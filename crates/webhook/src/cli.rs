@@ -1,4 +1,5 @@
-//! Command line: `serve` (the webhook), `inject` / `review` / `explain` (offline), `crd`.
+//! Command line: `serve` (the webhook), `inject` / `review` / `explain` (offline), `crd`,
+//! `status` (a cluster, read-only).
 //! Every flag can also be set through an `OTEL_INJECT_*` environment variable, which is how
 //! the Deployment in deploy/ configures it.
 
@@ -24,6 +25,10 @@ pub mod exit {
     pub const STARTUP: u8 = 4;
     /// An offline command run with `--strict` printed warnings (its output is still written).
     pub const STRICT_WARNINGS: u8 = 5;
+    /// `status`: some pods that ask for instrumentation are outdated or not injected.
+    pub const NOT_ALL_INJECTED: u8 = 6;
+    /// `status`: the cluster cannot be read (kubeconfig, unreachable, forbidden).
+    pub const CLUSTER_UNREADABLE: u8 = 7;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -33,7 +38,9 @@ Exit codes:
   2  invalid command line
   3  an input document or cluster file is invalid (the message names file, document number and field)
   4  serve could not start (TLS material invalid, cannot bind, Kubernetes API unreachable)
-  5  inject/review/explain/validate --strict printed warnings (the output is still written)";
+  5  inject/review/explain/validate --strict printed warnings (the output is still written)
+  6  status: some pods that ask for instrumentation are outdated or not injected
+  7  status: the cluster cannot be read (kubeconfig, API server unreachable, forbidden)";
 
 /// Mutating admission webhook that injects OpenTelemetry auto-instrumentation, compatible
 /// with the OpenTelemetry Operator's annotations and Instrumentation resource.
@@ -83,6 +90,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the Instrumentation CustomResourceDefinition (YAML).
     Crd,
+    /// Read a cluster (read-only): every workload whose pods ask for instrumentation, with its
+    /// pods injected, outdated (their Instrumentation changed since) or not injected, and why.
+    #[command(after_help = crate::status::STATUS_EXIT_CODES_HELP)]
+    Status(crate::status::StatusArgs),
 }
 
 /// `serve`.

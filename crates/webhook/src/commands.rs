@@ -6,7 +6,7 @@ use crate::{
     cli::{exit, Command, OfflineArgs},
     manifest::read_source,
     offline::{self, OfflineError, OfflineOptions, OfflineReport},
-    serve,
+    serve, status,
 };
 
 /// Runs a subcommand; returns the exit code.
@@ -59,6 +59,7 @@ pub async fn run(command: Command) -> u8 {
             })
             .await
         }
+        Command::Status(args) => status::run(args).await,
         // Byte for byte the checked-in deploy/otel-inject/base/crd-instrumentation.yaml.
         Command::Crd => match otel_inject_lib::crd::crd_yaml() {
             Ok(yaml) => write_out(yaml.as_bytes()),
@@ -130,7 +131,7 @@ async fn offline_command(
     }
 }
 
-fn write_out(bytes: &[u8]) -> u8 {
+pub(crate) fn write_out(bytes: &[u8]) -> u8 {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => exit::OK,

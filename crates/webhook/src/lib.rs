@@ -14,5 +14,6 @@ pub mod offline;
 pub mod selfsigned;
 pub mod serve;
 pub mod server;
+pub mod status;
 pub mod tls;
 pub mod yaml;
