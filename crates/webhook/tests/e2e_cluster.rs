@@ -1132,6 +1132,7 @@ async fn scenario_fields(cluster: &mut Cluster) -> Result<String> {
         }
         if let Some(a) = v["metadata"]["annotations"].as_object_mut() {
             a.remove("otel-inject.dev/status");
+            a.remove("otel-inject.dev/injected");
         }
         if let Some(s) = v["spec"].as_object_mut() {
             s.remove("initContainers");
