@@ -4,46 +4,21 @@
 //! Exports wait ten minutes, so only the guard's shutdown can deliver anything here.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+#[path = "support/capture.rs"]
+mod capture;
 #[path = "support/receiver.rs"]
 mod receiver;
 #[path = "support/serial.rs"]
 mod serial;
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
+use capture::Capture;
 use otel_inject_sdk::http::HttpServerTraceLayer;
 use otel_inject_sdk::Telemetry;
 use receiver::Receiver;
 use rstest::rstest;
 use tower::{Layer, ServiceExt};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 fn env(vars: Vec<(&str, String)>) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
     let map: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();

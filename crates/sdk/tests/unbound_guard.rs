@@ -4,33 +4,13 @@
 //! test binary: `init` installs process-wide state.)
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+#[path = "support/capture.rs"]
+mod capture;
 #[path = "support/receiver.rs"]
 mod receiver;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use capture::Capture;
 use receiver::Receiver;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[test]
 fn an_unbound_guard_keeps_telemetry_on_and_loses_nothing() {
@@ -68,7 +48,7 @@ fn an_unbound_guard_keeps_telemetry_on_and_loses_nothing() {
     );
     assert!(spans.iter().all(|s| s.service() == "unbound"));
 
-    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let text = logs.text();
     let line = text.lines().find(|l| l.contains("handled")).unwrap();
     assert!(
         line.contains("trace_id="),
