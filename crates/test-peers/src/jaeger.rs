@@ -74,6 +74,13 @@ pub struct Ports {
     pub health: SocketAddr,
 }
 
+/// Why one start of Jaeger failed: a port another process took first (worth another try on
+/// fresh ports), or anything else.
+enum Started {
+    PortTaken(String),
+    Failed(anyhow::Error),
+}
+
 /// A running Jaeger; stopped when dropped. Its log is kept in its temporary directory until then
 /// and printed by [`Jaeger::log`] for failure messages.
 pub struct Jaeger {
@@ -214,7 +221,44 @@ fn rewrite_endpoints(
 impl Jaeger {
     /// Starts Jaeger with `config` (rewritten by [`rewrite_config`]) listening on `ip`, and
     /// waits until its health endpoint says it is ready.
+    ///
+    /// The free ports are picked here and bound by Jaeger a moment later, so a test running
+    /// beside this one can take one in between: when Jaeger exits because an address is in
+    /// use, it is started again on fresh ports (a few times, then the error is returned).
     pub async fn start(config: &str, ip: IpAddr) -> Result<Self> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(config, ip).await {
+                Err(Started::PortTaken(log)) if attempt < ATTEMPTS => {
+                    eprintln!(
+                        "jaeger: a port was taken before it bound it (attempt {attempt} of \
+                         {ATTEMPTS}); starting again on fresh ports:\n{}",
+                        log.lines().rev().take(3).collect::<Vec<_>>().join("\n")
+                    );
+                    attempt += 1;
+                }
+                Err(Started::PortTaken(log)) => {
+                    bail!("jaeger could not bind its ports in {ATTEMPTS} attempts:\n{log}")
+                }
+                Err(Started::Failed(e)) => return Err(e),
+                Ok(jaeger) => return Ok(jaeger),
+            }
+        }
+    }
+
+    async fn start_once(config: &str, ip: IpAddr) -> std::result::Result<Self, Started> {
+        Self::spawn_and_wait(config, ip).await.map_err(|e| {
+            let text = format!("{e:#}");
+            if text.contains("address already in use") {
+                Started::PortTaken(text)
+            } else {
+                Started::Failed(e)
+            }
+        })
+    }
+
+    async fn spawn_and_wait(config: &str, ip: IpAddr) -> Result<Self> {
         // The workspace's reqwest is built without a default crypto provider; ring is ours.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bin = binary()?;
