@@ -94,6 +94,11 @@ pub enum Command {
     /// pods injected, outdated (their Instrumentation changed since) or not injected, and why.
     #[command(after_help = crate::status::STATUS_EXIT_CODES_HELP)]
     Status(crate::status::StatusArgs),
+    /// The opt-in rollout controller: restarts opted-in Deployments, StatefulSets and DaemonSets
+    /// whose pods are outdated or not injected (as `kubectl rollout restart` does), a few at a
+    /// time, and undoes a restart whose pods do not become ready in time.
+    #[command(after_help = crate::controller::CONTROLLER_EXIT_CODES_HELP)]
+    Controller(Box<crate::controller::ControllerArgs>),
 }
 
 /// `serve`.

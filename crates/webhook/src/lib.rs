@@ -7,6 +7,7 @@ pub mod admission;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod controller;
 pub mod logging;
 pub mod manifest;
 pub mod metrics;
