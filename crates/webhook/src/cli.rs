@@ -1,5 +1,5 @@
 //! Command line: `serve` (the webhook), `inject` / `review` / `explain` (offline), `crd`,
-//! `status` (a cluster, read-only).
+//! `status` and `check` (a cluster, read-only).
 //! Every flag can also be set through an `OTEL_INJECT_*` environment variable, which is how
 //! the Deployment in deploy/ configures it.
 
@@ -29,6 +29,8 @@ pub mod exit {
     pub const NOT_ALL_INJECTED: u8 = 6;
     /// `status`: the cluster cannot be read (kubeconfig, unreachable, forbidden).
     pub const CLUSTER_UNREADABLE: u8 = 7;
+    /// `check`: at least one check failed.
+    pub const CHECK_FAILED: u8 = 8;
 }
 
 const EXIT_CODES_HELP: &str = "\
@@ -38,9 +40,10 @@ Exit codes:
   2  invalid command line
   3  an input document or cluster file is invalid (the message names file, document number and field)
   4  serve could not start (TLS material invalid, cannot bind, Kubernetes API unreachable)
-  5  inject/review/explain/validate --strict printed warnings (the output is still written)
+  5  inject/review/explain/validate/check --strict printed warnings (the output is still written)
   6  status: some pods that ask for instrumentation are outdated or not injected
-  7  status: the cluster cannot be read (kubeconfig, API server unreachable, forbidden)";
+  7  status, check: the cluster cannot be read (kubeconfig, API server unreachable, forbidden)
+  8  check: some check failed";
 
 /// Mutating admission webhook that injects OpenTelemetry auto-instrumentation, compatible
 /// with the OpenTelemetry Operator's annotations and Instrumentation resource.
@@ -94,6 +97,11 @@ pub enum Command {
     /// pods injected, outdated (their Instrumentation changed since) or not injected, and why.
     #[command(after_help = crate::status::STATUS_EXIT_CODES_HELP)]
     Status(crate::status::StatusArgs),
+    /// Check the install (read-only): the CRD, the MutatingWebhookConfiguration, the
+    /// certificate the webhook presents, its endpoints, every Instrumentation, and annotated
+    /// workloads with no Instrumentation to resolve. One line each: ok, warn or fail, with the fix.
+    #[command(after_help = crate::check::CHECK_EXIT_CODES_HELP)]
+    Check(crate::check::CheckArgs),
     /// The opt-in rollout controller: restarts opted-in Deployments, StatefulSets and DaemonSets
     /// whose pods are outdated or not injected (as `kubectl rollout restart` does), a few at a
     /// time, and undoes a restart whose pods do not become ready in time.

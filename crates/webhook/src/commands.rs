@@ -60,6 +60,7 @@ pub async fn run(command: Command) -> u8 {
             .await
         }
         Command::Status(args) => status::run(args).await,
+        Command::Check(args) => crate::check::run(args).await,
         Command::Controller(args) => crate::controller::run(*args).await,
         // Byte for byte the checked-in deploy/otel-inject/base/crd-instrumentation.yaml.
         Command::Crd => match otel_inject_lib::crd::crd_yaml() {

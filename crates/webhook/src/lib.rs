@@ -4,6 +4,7 @@
 //! drive the same server, TLS and cluster-view code in-process.
 
 pub mod admission;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

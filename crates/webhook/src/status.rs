@@ -123,12 +123,21 @@ pub async fn run(args: StatusArgs) -> u8 {
 }
 
 async fn client(args: &StatusArgs) -> anyhow::Result<Client> {
+    kube_client(args.kubeconfig.as_deref(), args.context.as_deref()).await
+}
+
+/// A client from `kubeconfig` (default: $KUBECONFIG, ~/.kube/config, in-cluster) and its
+/// `context`; shared by the read-only cluster commands (status, check).
+pub(crate) async fn kube_client(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> anyhow::Result<Client> {
     use anyhow::Context as _;
     let options = KubeConfigOptions {
-        context: args.context.clone(),
+        context: context.map(str::to_string),
         ..KubeConfigOptions::default()
     };
-    let config = match &args.kubeconfig {
+    let config = match kubeconfig {
         Some(path) => {
             let kc = Kubeconfig::read_from(path)
                 .with_context(|| format!("cannot read the kubeconfig {}", path.display()))?;
@@ -136,7 +145,7 @@ async fn client(args: &StatusArgs) -> anyhow::Result<Client> {
                 .await
                 .with_context(|| format!("the kubeconfig {} is not usable", path.display()))?
         }
-        None if args.context.is_some() => Config::from_kubeconfig(&options)
+        None if context.is_some() => Config::from_kubeconfig(&options)
             .await
             .context("no usable kubeconfig for --context (set --kubeconfig or KUBECONFIG)")?,
         None => Config::infer().await.context(
@@ -146,12 +155,12 @@ async fn client(args: &StatusArgs) -> anyhow::Result<Client> {
     Client::try_from(config).context("cannot build a Kubernetes client from the kubeconfig")
 }
 
-fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+pub(crate) fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
 
 /// Lists one kind, in `namespace` or everywhere; `None` when the API server does not serve it.
-async fn list(
+pub(crate) async fn list(
     client: &Client,
     namespace: Option<&str>,
     ar: &ApiResource,
@@ -174,7 +183,7 @@ async fn list(
         )),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
         Err(kube::Error::Api(e)) if e.code == 403 => Err(anyhow::anyhow!(
-            "forbidden to list {} ({}): status needs list on it (see otel-inject status --help)",
+            "forbidden to list {} ({}): status and check need list on it (see their --help)",
             ar.plural,
             e.message
         )),

@@ -1,0 +1,690 @@
+//! `otel-inject check`: the health of the install, one line per check (ok, warn or fail, with
+//! what to do). Reads the cluster (read-only) and connects to the webhook as the API server
+//! does, to judge the certificate it really serves. The judging is pure and lives in `check/`;
+//! this file fetches, connects and prints.
+
+pub mod annotations;
+pub mod certificate;
+pub mod finding;
+pub mod install;
+pub mod instrumentations;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use k8s_openapi::api::admissionregistration::v1::{MutatingWebhook, MutatingWebhookConfiguration};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Service};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams};
+use kube::Client;
+use otel_inject_lib::{Instrumentation, NamespaceInfo};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::cli::{exit, parse_duration};
+use crate::cluster::ClusterObjects;
+use crate::status::{kube_client, list, resource};
+pub use certificate::{Answer, Probe, ProbeOutcome};
+pub use finding::{Finding, Level};
+
+/// Exit codes of `check`, also in its `--help`.
+pub const CHECK_EXIT_CODES_HELP: &str = "\
+Each line is `ok`, `warn` or `fail`, with what to do after the dash. It checks: the
+Instrumentation CRD against otel-inject's; the MutatingWebhookConfiguration and its options; the
+Service's ready endpoints; that the namespaceSelector keeps the webhook's own namespace out; the
+certificate the webhook presents (connecting to it as the API server does: the caBundle must
+verify it for the Service's DNS name or the URL's host) and its expiry; that it answers a dry-run
+AdmissionReview; every Instrumentation (unknown fields, also those the API server dropped on
+`kubectl apply`, and exporter host names of invalid DNS syntax); annotated namespaces and
+workloads whose request resolves to no Instrumentation, and inject-* annotations on a
+workload's own metadata instead of its pod template.
+
+Exit codes:
+  0  no check failed (warnings may have been printed)
+  1  unexpected failure (cannot write the output)
+  2  invalid command line
+  5  --strict, and some check warned
+  7  the cluster cannot be read: no usable kubeconfig, API server unreachable, or forbidden
+     (check needs get/list on customresourcedefinitions, mutatingwebhookconfigurations,
+     namespaces, services, endpoints, pods, deployments, statefulsets, daemonsets, replicasets,
+     jobs, cronjobs and instrumentations: deploy/otel-inject/cluster-tools)
+  8  some check failed";
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// service account.
+    #[arg(long, env = "OTEL_INJECT_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: its current context).
+    #[arg(long, env = "OTEL_INJECT_CONTEXT")]
+    pub context: Option<String>,
+    /// The MutatingWebhookConfiguration to check. Default: those whose webhook calls --service,
+    /// else those with `otel-inject` in their name.
+    #[arg(long, env = "OTEL_INJECT_WEBHOOK_CONFIG")]
+    pub webhook_config: Option<String>,
+    /// The webhook's Service, NAMESPACE/NAME, to find its configuration by.
+    #[arg(long, default_value = "otel-inject-system/otel-inject", value_parser = parse_service)]
+    pub service: (String, String),
+    /// Only the Instrumentations, namespace and workloads of this namespace (the install's
+    /// checks still run; an annotation may still name an Instrumentation elsewhere).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// The namespace the webhook's own pods run in, which its namespaceSelector must leave out.
+    /// Default: the namespace of the Service it calls, else that of --service.
+    #[arg(long)]
+    pub webhook_namespace: Option<String>,
+    /// Warn when the serving certificate expires within this (or within a third of its
+    /// lifetime, when that is shorter: rotation is due then).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub expiry_warning: Duration,
+    /// Output: one line per check, or a JSON array of {check, level, what, fix}.
+    #[arg(short = 'o', long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+    /// Exit with code 5 when a check warned (and none failed).
+    #[arg(long)]
+    pub strict: bool,
+    /// Time allowed for reading the cluster and connecting to the webhook.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, env = "OTEL_INJECT_CHECK_TIMEOUT")]
+    pub timeout: Duration,
+    /// The CRD's name. Only for tests: a name that does not exist shows the missing-CRD case
+    /// without deleting the CRD other users of the cluster need.
+    #[arg(long, default_value = "instrumentations.opentelemetry.io", hide = true)]
+    pub crd_name: String,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `ok|warn|fail  what  — fix`, one per line.
+    Text,
+    /// JSON array.
+    Json,
+}
+
+fn parse_service(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(format!("expected NAMESPACE/NAME, got {text:?}")),
+    }
+}
+
+/// Runs `check`; returns the exit code.
+pub async fn run(args: CheckArgs) -> u8 {
+    let findings = match tokio::time::timeout(args.timeout, fetch(&args)).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            eprintln!("otel-inject: check: {e:#}");
+            return exit::CLUSTER_UNREADABLE;
+        }
+        Err(_) => {
+            eprintln!(
+                "otel-inject: check: the cluster did not answer within {:?}: check the kubeconfig's server address, or raise --timeout",
+                args.timeout
+            );
+            return exit::CLUSTER_UNREADABLE;
+        }
+    };
+    let text = match args.output {
+        CheckFormat::Json => match serde_json::to_string_pretty(&findings) {
+            Ok(t) => t + "\n",
+            Err(e) => {
+                eprintln!("otel-inject: check: cannot write JSON: {e}");
+                return exit::FAILURE;
+            }
+        },
+        CheckFormat::Text => finding::text(&findings),
+    };
+    let code = crate::commands::write_out(text.as_bytes());
+    if code != exit::OK {
+        return code;
+    }
+    exit_code(&findings, args.strict)
+}
+
+/// The exit code for `findings`.
+pub fn exit_code(findings: &[Finding], strict: bool) -> u8 {
+    match finding::worst(findings) {
+        Level::Fail => exit::CHECK_FAILED,
+        Level::Warn if strict => exit::STRICT_WARNINGS,
+        _ => exit::OK,
+    }
+}
+
+/// An API error as the reason the cluster cannot be read.
+fn unreadable(what: &str, e: kube::Error) -> anyhow::Error {
+    match e {
+        kube::Error::Api(e) if e.code == 403 => anyhow::anyhow!(
+            "forbidden to read {what} ({}): see otel-inject check --help for what it needs",
+            e.message
+        ),
+        e => anyhow::anyhow!("cannot read {what}: {e}"),
+    }
+}
+
+async fn fetch(args: &CheckArgs) -> anyhow::Result<Vec<Finding>> {
+    let client = kube_client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    let mut out = Vec::new();
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = crds
+        .get_opt(&args.crd_name)
+        .await
+        .map_err(|e| unreadable("customresourcedefinitions", e))?;
+    out.extend(install::crd(
+        &args.crd_name,
+        crd.as_ref(),
+        &otel_inject_lib::crd::crd(),
+    ));
+
+    let mwcs: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    let all = mwcs
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| unreadable("mutatingwebhookconfigurations", e))?
+        .items;
+    let service = (args.service.0.as_str(), args.service.1.as_str());
+    let configs = install::ours(&all, args.webhook_config.as_deref(), service);
+    if configs.is_empty() {
+        out.push(Finding::fail(
+            "webhook-configuration",
+            match &args.webhook_config {
+                Some(name) => format!("MutatingWebhookConfiguration {name} does not exist: the API server never calls the webhook"),
+                None => format!(
+                    "no MutatingWebhookConfiguration calls Service {}/{} or has otel-inject in its name (there are {}): the API server never calls the webhook",
+                    service.0, service.1, all.len()
+                ),
+            },
+            "apply deploy/otel-inject/base/mutatingwebhook.yaml (or name the configuration with --webhook-config)",
+        ));
+    }
+    for config in &configs {
+        let name = config.metadata.name.clone().unwrap_or_default();
+        if install::webhooks(config).is_empty() {
+            out.push(Finding::fail(
+                "webhook-configuration",
+                format!("MutatingWebhookConfiguration {name} has no webhooks"),
+                "apply deploy/otel-inject/base/mutatingwebhook.yaml",
+            ));
+        }
+        for w in install::webhooks(config) {
+            out.extend(install::webhook_options(&name, w));
+            out.extend(webhook(&client, args, w).await?);
+        }
+    }
+
+    // Instrumentations: absent when the CRD is (404), which the CRD line already says.
+    let inst_ar = resource(
+        "opentelemetry.io",
+        "v1alpha1",
+        "Instrumentation",
+        "instrumentations",
+    );
+    let scope = args.namespace.as_deref();
+    let in_scope = |v: &Value| scope.is_none_or(|n| v["metadata"]["namespace"] == n);
+    let insts = match list(&client, None, &inst_ar).await {
+        Ok(i) => i.unwrap_or_default(),
+        // Without list everywhere, this namespace's at least.
+        Err(_) if scope.is_some() => list(&client, scope, &inst_ar).await?.unwrap_or_default(),
+        Err(e) => return Err(e),
+    };
+    let mut typed = Vec::new();
+    let mut judged = 0;
+    for v in &insts {
+        if in_scope(v) {
+            judged += 1;
+            out.extend(instrumentations::instrumentation(v));
+        }
+        let mut objects = ClusterObjects::default();
+        let ns = v["metadata"]["namespace"].as_str().unwrap_or_default();
+        if objects.add(v, ns, "cluster", 0).is_ok() {
+            typed.extend(objects.instrumentations.into_values());
+        }
+    }
+    if judged == 0 {
+        out.push(Finding::ok(
+            "instrumentation",
+            "no Instrumentation in the cluster (pods that ask for one are reported below)",
+        ));
+    }
+    let typed: Vec<Arc<Instrumentation>> = typed;
+
+    let mut namespaces = BTreeMap::new();
+    let namespace_list = match scope {
+        Some(name) => Api::<Namespace>::all(client.clone())
+            .get_opt(name)
+            .await
+            .map_err(|e| unreadable("namespaces", e))?
+            .map(serde_json::to_value)
+            .transpose()?
+            .into_iter()
+            .collect(),
+        None => list(
+            &client,
+            None,
+            &resource("", "v1", "Namespace", "namespaces"),
+        )
+        .await?
+        .unwrap_or_default(),
+    };
+    for n in namespace_list {
+        let name = n["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let strings = |field: &str| -> BTreeMap<String, String> {
+            n["metadata"][field]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let info = NamespaceInfo {
+            name: name.clone(),
+            labels: strings("labels"),
+            annotations: strings("annotations"),
+        };
+        namespaces.insert(name, info);
+    }
+    let mut workloads = Vec::new();
+    for ar in [
+        resource("apps", "v1", "Deployment", "deployments"),
+        resource("apps", "v1", "StatefulSet", "statefulsets"),
+        resource("apps", "v1", "DaemonSet", "daemonsets"),
+        resource("apps", "v1", "ReplicaSet", "replicasets"),
+        resource("batch", "v1", "Job", "jobs"),
+        resource("", "v1", "Pod", "pods"),
+    ] {
+        workloads.extend(list(&client, scope, &ar).await?.unwrap_or_default());
+    }
+    // batch/v1 CronJob from Kubernetes 1.21; v1beta1 before.
+    match list(
+        &client,
+        scope,
+        &resource("batch", "v1", "CronJob", "cronjobs"),
+    )
+    .await?
+    {
+        Some(c) => workloads.extend(c),
+        None => workloads.extend(
+            list(
+                &client,
+                scope,
+                &resource("batch", "v1beta1", "CronJob", "cronjobs"),
+            )
+            .await?
+            .unwrap_or_default(),
+        ),
+    }
+    out.extend(annotations::annotations(&namespaces, &typed, &workloads));
+    Ok(out)
+}
+
+/// Endpoints, namespace exclusion and certificate of one webhook.
+async fn webhook(
+    client: &Client,
+    args: &CheckArgs,
+    w: &MutatingWebhook,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let bundle = w.client_config.ca_bundle.as_ref().map(|b| b.0.clone());
+    let mut targets: Vec<(SocketAddr, String)> = Vec::new();
+    let path;
+    let own_ns = match (&args.webhook_namespace, &w.client_config.service) {
+        (Some(ns), _) => ns.clone(),
+        (None, Some(s)) => s.namespace.clone(),
+        (None, None) => args.service.0.clone(),
+    };
+    if let Some(s) = &w.client_config.service {
+        path = s.path.clone().unwrap_or_default();
+        let svc = Api::<Service>::namespaced(client.clone(), &s.namespace)
+            .get_opt(&s.name)
+            .await
+            .map_err(|e| unreadable("services", e))?;
+        let eps = Api::<Endpoints>::namespaced(client.clone(), &s.namespace)
+            .get_opt(&s.name)
+            .await
+            .map_err(|e| unreadable("endpoints", e))?;
+        let (finding, ready) = install::service_endpoints(w, svc.as_ref(), eps.as_ref());
+        out.push(finding);
+        // The API server dials NAME.NAMESPACE.svc and verifies the certificate for that name.
+        let dns = format!("{}.{}.svc", s.name, s.namespace);
+        targets.extend(ready.into_iter().take(3).map(|a| (a, dns.clone())));
+    } else if let Some(url) = &w.client_config.url {
+        out.push(install::service_endpoints(w, None, None).0);
+        let (host, port, p) = split_url(url);
+        path = p;
+        let resolved = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map(|addrs| addrs.take(1).collect::<Vec<_>>());
+        match resolved {
+            Ok(addrs) => targets.extend(addrs.into_iter().map(|a| (a, host.clone()))),
+            Err(e) => out.push(Finding::fail(
+                "certificate",
+                format!(
+                    "webhook {}: its URL's host {host:?} does not resolve here ({e})",
+                    w.name
+                ),
+                "fix clientConfig.url, or run check where the API server runs",
+            )),
+        }
+    } else {
+        path = String::new();
+    }
+    let own = Api::<Namespace>::all(client.clone())
+        .get_opt(&own_ns)
+        .await
+        .map_err(|e| unreadable("namespaces", e))?;
+    let labels = own.map(|n| n.metadata.labels.unwrap_or_default());
+    out.push(install::namespace_exclusion(w, &own_ns, labels.as_ref()));
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for (addr, name) in targets {
+        let mut p = probe(
+            addr,
+            &name,
+            &path,
+            bundle.as_deref(),
+            now,
+            args.expiry_warning,
+        )
+        .await;
+        p.target = addr.to_string();
+        out.extend(certificate::certificate(
+            &w.name,
+            &p,
+            bundle.as_deref(),
+            now,
+            args.expiry_warning,
+        ));
+    }
+    Ok(out)
+}
+
+/// `(host, port, path)` of an `https://` URL; IPv6 hosts without brackets.
+fn split_url(url: &str) -> (String, u16, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, String::new()),
+    };
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => (v6, None),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    (
+        host.to_string(),
+        port.and_then(|p| p.parse().ok()).unwrap_or(443),
+        path,
+    )
+}
+
+/// Records the chain the server presents and accepts it: verification is done afterwards, by
+/// `certificate::certificate`, so that a failure can be explained rather than just refused.
+#[derive(Debug)]
+struct CaptureChain {
+    chain: Mutex<Vec<CertificateDer<'static>>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for CaptureChain {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut c) = self.chain.lock() {
+            *c = chain;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects to `addr` as the API server would (SNI `name`), captures the certificate chain,
+/// and, when the caBundle verifies it, sends a dry-run AdmissionReview to `path`.
+async fn probe(
+    addr: SocketAddr,
+    name: &str,
+    path: &str,
+    bundle: Option<&[u8]>,
+    now: i64,
+    warn_before: Duration,
+) -> Probe {
+    let mut probe = Probe {
+        target: addr.to_string(),
+        server_name: name.to_string(),
+        outcome: ProbeOutcome::Unreachable(String::new()),
+    };
+    let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(addr))
+        .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            probe.outcome = ProbeOutcome::Unreachable(e.to_string());
+            return probe;
+        }
+        Err(_) => {
+            probe.outcome = ProbeOutcome::Unreachable(format!("no answer in {CONNECT_TIMEOUT:?}"));
+            return probe;
+        }
+    };
+    let provider = crate::tls::ring_provider();
+    let capture = Arc::new(CaptureChain {
+        chain: Mutex::new(Vec::new()),
+        provider: provider.clone(),
+    });
+    let config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b
+            .dangerous()
+            .with_custom_certificate_verifier(capture.clone())
+            .with_no_client_auth(),
+        Err(e) => {
+            probe.outcome = ProbeOutcome::Handshake(e.to_string());
+            return probe;
+        }
+    };
+    let Ok(server_name) = ServerName::try_from(name.to_string()) else {
+        probe.outcome = ProbeOutcome::Handshake(format!("{name:?} is not a valid server name"));
+        return probe;
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let handshake =
+        tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(server_name, tcp)).await;
+    let captured = || capture.chain.lock().map(|c| c.clone()).unwrap_or_default();
+    let mut tls = match handshake {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            let chain = captured();
+            probe.outcome = if chain.is_empty() {
+                ProbeOutcome::Handshake(e.to_string())
+            } else {
+                ProbeOutcome::Presented {
+                    chain,
+                    answer: client_cert_or(e.to_string()),
+                }
+            };
+            return probe;
+        }
+        Err(_) => {
+            probe.outcome = ProbeOutcome::Handshake(format!("no handshake in {CONNECT_TIMEOUT:?}"));
+            return probe;
+        }
+    };
+    let chain = captured();
+    probe.outcome = ProbeOutcome::Presented {
+        chain: chain.clone(),
+        answer: Answer::NotSent,
+    };
+    // Only talk to a webhook the caBundle vouches for, as the API server would.
+    let verified = certificate::certificate("", &probe, bundle, now, warn_before)
+        .iter()
+        .any(|f| f.check == "certificate" && f.level == Level::Ok);
+    if !verified {
+        return probe;
+    }
+    let answer = match tokio::time::timeout(CONNECT_TIMEOUT, review(&mut tls, name, path)).await {
+        Ok(a) => a,
+        Err(_) => Answer::Wrong(format!("no answer to the review in {CONNECT_TIMEOUT:?}")),
+    };
+    probe.outcome = ProbeOutcome::Presented { chain, answer };
+    probe
+}
+
+fn client_cert_or(error: String) -> Answer {
+    let e = error.to_ascii_lowercase();
+    if e.contains("certificaterequired")
+        || e.contains("certificate required")
+        || e.contains("handshakefailure")
+    {
+        Answer::ClientCertificateRequired
+    } else {
+        Answer::Wrong(error)
+    }
+}
+
+/// POSTs a dry-run AdmissionReview for an unannotated Pod and judges the answer.
+async fn review<S>(tls: &mut S, host: &str, path: &str) -> Answer
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let uid = format!(
+        "otel-inject-check-{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let body = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "namespace": "otel-inject-check", "operation": "CREATE", "dryRun": true,
+            "userInfo": {"username": "otel-inject-check"},
+            "object": {"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": "otel-inject-check", "namespace": "otel-inject-check"},
+                       "spec": {"containers": [{"name": "app", "image": "app"}]}},
+            "oldObject": null
+        }
+    })
+    .to_string();
+    let path = if path.is_empty() { "/" } else { path };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if let Err(e) = tls.write_all(request.as_bytes()).await {
+        return client_cert_or(e.to_string());
+    }
+    let mut response = Vec::new();
+    if let Err(e) = tls.read_to_end(&mut response).await {
+        // A peer that closes without close_notify after a full answer is fine.
+        if response.is_empty() {
+            return client_cert_or(e.to_string());
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    let code = text.split(' ').nth(1).unwrap_or_default();
+    if code != "200" {
+        return Answer::Wrong(format!(
+            "HTTP {} on {path}",
+            text.lines().next().unwrap_or("(no answer)")
+        ));
+    }
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    match serde_json::from_str::<Value>(body) {
+        Ok(v) if v["response"]["uid"] == uid.as_str() && v["response"]["allowed"] == true => {
+            Answer::Allowed
+        }
+        Ok(v) => Answer::Wrong(format!("unexpected response {}", v["response"])),
+        Err(e) => Answer::Wrong(format!("the answer is not JSON ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split() {
+        assert_eq!(
+            split_url("https://127.0.0.1:8443/mutate"),
+            ("127.0.0.1".into(), 8443, "/mutate".into())
+        );
+        assert_eq!(
+            split_url("https://[::1]/x"),
+            ("::1".into(), 443, "/x".into())
+        );
+        assert_eq!(
+            split_url("https://hook.example"),
+            ("hook.example".into(), 443, String::new())
+        );
+    }
+
+    #[test]
+    fn services_parse() {
+        assert_eq!(parse_service("a/b").unwrap(), ("a".into(), "b".into()));
+        assert!(parse_service("ab").is_err());
+    }
+}
