@@ -210,8 +210,9 @@ struct Controller {
 
 /// A rollout we started whose watch event has not come back yet.
 struct Recent {
-    /// The resourceVersion our patch produced.
-    rv: String,
+    /// The resourceVersion our patch was made against: while the cache still holds it, the
+    /// cache has not seen our patch (any later version of the object includes it).
+    before: String,
     /// When.
     at: Instant,
 }
@@ -226,7 +227,7 @@ impl Controller {
             let cached = self
                 .caches
                 .resource_version(key.kind, &key.namespace, &key.name);
-            cached.as_deref() != Some(r.rv.as_str()) && r.at.elapsed() < Duration::from_secs(60)
+            cached.as_deref() == Some(r.before.as_str()) && r.at.elapsed() < Duration::from_secs(60)
         });
         let recently_started = recent.keys().cloned().collect();
         let p = plan(&workloads, &recently_started, Timestamp::now(), self.limits);
@@ -275,11 +276,11 @@ impl Controller {
                 .to_string();
             let outcome = self.executor.execute(action, &rv, &uid).await;
             match (action, outcome) {
-                (Action::Start { .. }, Outcome::Done(new_rv)) => {
+                (Action::Start { .. }, Outcome::Done(_)) => {
                     recent.insert(
                         key.clone(),
                         Recent {
-                            rv: new_rv,
+                            before: rv.clone(),
                             at: Instant::now(),
                         },
                     );
