@@ -35,7 +35,7 @@ pub fn instrumentation(value: &Value) -> Vec<Finding> {
     for field in &stored {
         out.push(Finding::fail(
             C,
-            format!("{id}: {field}: otel-inject ignores it"),
+            format!("{id}: {field}"),
             format!("kubectl -n {namespace} edit instrumentation {name} and correct the field"),
         ));
     }
@@ -52,7 +52,7 @@ pub fn instrumentation(value: &Value) -> Vec<Finding> {
             }
             out.push(Finding::fail(
                 C,
-                format!("{id}: as last applied, {field}: the API server dropped it, so it has no effect"),
+                format!("{id}: {field} (in what kubectl last applied: the API server dropped it)"),
                 "correct the field name in the manifest and apply it again",
             ));
         }
