@@ -54,7 +54,7 @@ Exit codes:
   7  the cluster cannot be read: no usable kubeconfig, API server unreachable, or forbidden
      (check needs get/list on customresourcedefinitions, mutatingwebhookconfigurations,
      namespaces, services, endpoints, pods, deployments, statefulsets, daemonsets, replicasets,
-     jobs, cronjobs and instrumentations: deploy/otel-inject/cluster-tools)
+     jobs, cronjobs and instrumentations: deploy/cluster-tools)
   8  some check failed";
 
 /// `check`.

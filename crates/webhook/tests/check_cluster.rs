@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -41,6 +42,7 @@ struct Cluster {
     run_id: String,
     namespaces: Vec<String>,
     mwcs: Vec<String>,
+    rbac: Vec<String>,
 }
 
 struct Webhook {
@@ -139,6 +141,7 @@ impl Cluster {
             run_id: format!("{:x}", std::process::id() ^ nanos),
             namespaces: Vec::new(),
             mwcs: Vec::new(),
+            rbac: Vec::new(),
         })
     }
 
@@ -242,14 +245,115 @@ impl Cluster {
         for m in &self.mwcs {
             let _ = api.delete(m, &DeleteParams::default()).await;
         }
+        let roles = Api::<ClusterRole>::all(self.client.clone());
+        let bindings = Api::<ClusterRoleBinding>::all(self.client.clone());
+        for name in &self.rbac {
+            let _ = roles.delete(name, &DeleteParams::default()).await;
+            let _ = bindings.delete(name, &DeleteParams::default()).await;
+        }
+    }
+
+    /// A kubeconfig for a ServiceAccount of `namespace` bound to deploy/cluster-tools'
+    /// ClusterRole (its rules, under this run's name), so that check and status run with
+    /// exactly the permissions the manifest grants.
+    async fn readonly_kubeconfig(&mut self, namespace: &str) -> Result<PathBuf> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/cluster-tools/rbac-readonly.yaml"
+        );
+        let text = std::fs::read_to_string(path)?;
+        let mut role = None;
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v = <Value as serde::Deserialize>::deserialize(doc)?;
+            if v["kind"] == "ClusterRole" {
+                role = Some(v);
+            }
+        }
+        let mut role = role.ok_or_else(|| anyhow!("no ClusterRole in {path}"))?;
+        let name = format!("otel-inject-readonly-e2e-{}", self.run_id);
+        role["metadata"] = json!({"name": name});
+        self.rbac.push(name.clone());
+        Api::<ClusterRole>::all(self.client.clone())
+            .create(&PostParams::default(), &serde_json::from_value(role)?)
+            .await?;
+        let sa = "check-readonly";
+        Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": sa}}))?,
+            )
+            .await?;
+        Api::<ClusterRoleBinding>::all(self.client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "metadata": {"name": name},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                    "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}]
+                }))?,
+            )
+            .await?;
+        // Kubernetes 1.20's token controller writes the token into a Secret.
+        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(self.client.clone(), namespace);
+        let sas: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let started = Instant::now();
+        let token = loop {
+            let secret = sas
+                .get(sa)
+                .await?
+                .secrets
+                .unwrap_or_default()
+                .first()
+                .and_then(|s| s.name.clone());
+            if let Some(secret) = secret {
+                if let Some(t) = secrets
+                    .get(&secret)
+                    .await?
+                    .data
+                    .unwrap_or_default()
+                    .get("token")
+                {
+                    break String::from_utf8(t.0.clone())?;
+                }
+            }
+            ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "no token for ServiceAccount {namespace}/{sa} after 30s"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let kc = Kubeconfig::read_from(&self.kubeconfig)?;
+        let cluster = kc
+            .clusters
+            .first()
+            .and_then(|c| c.cluster.clone())
+            .ok_or_else(|| anyhow!("no cluster in the e2e kubeconfig"))?;
+        let server = cluster.server.unwrap_or_default();
+        let ca = cluster
+            .certificate_authority_data
+            .ok_or_else(|| anyhow!("the e2e kubeconfig has no certificate-authority-data"))?;
+        let out =
+            std::env::temp_dir().join(format!("otel-inject-check-e2e-{}.kubeconfig", self.run_id));
+        std::fs::write(
+            &out,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\", certificate-authority-data: {ca}}}}}]\nusers: [{{name: u, user: {{token: {token}}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
+            ),
+        )?;
+        Ok(out)
     }
 
     /// `otel-inject check --kubeconfig ... -o json <args>`.
     fn check(&self, args: &[&str]) -> Result<CheckRun> {
+        self.check_as(&self.kubeconfig, args)
+    }
+
+    fn check_as(&self, kubeconfig: &Path, args: &[&str]) -> Result<CheckRun> {
         let out = Command::new(env!("CARGO_BIN_EXE_otel-inject"))
             .arg("check")
             .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
+            .arg(kubeconfig)
             .args(["-o", "json"])
             .args(args)
             .env_remove("KUBECONFIG")
@@ -634,6 +738,42 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         "no review is sent to an unverified webhook:\n{bad_bundle}"
     );
     ensure!(bad_bundle.code == 8, "{bad_bundle}");
+
+    // With only the read-only ClusterRole of deploy/cluster-tools: check reads everything it
+    // needs (the healthy install again), and so does status.
+    let readonly = cluster.readonly_kubeconfig(&home).await?;
+    let limited = cluster.check_as(
+        &readonly,
+        &[
+            "--webhook-config",
+            &mwc,
+            "-n",
+            &apps,
+            "--webhook-namespace",
+            &home,
+        ],
+    )?;
+    ensure!(
+        limited.code == 0,
+        "check with deploy/cluster-tools' ClusterRole:\n{limited}"
+    );
+    ensure!(
+        limited.findings.len() == healthy.findings.len(),
+        "check with deploy/cluster-tools' ClusterRole:\n{limited}\nas admin:\n{healthy}"
+    );
+    for args in [vec!["status"], vec!["status", "-n", apps.as_str()]] {
+        let status = Command::new(env!("CARGO_BIN_EXE_otel-inject"))
+            .args(&args)
+            .arg("--kubeconfig")
+            .arg(&readonly)
+            .env_remove("KUBECONFIG")
+            .output()?;
+        ensure!(
+            status.status.code() != Some(7),
+            "{args:?} with deploy/cluster-tools' ClusterRole cannot read the cluster: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
 
     // The webhook down.
     webhook.child.kill()?;
