@@ -1,6 +1,7 @@
 //! `otel-inject check` against a real Kubernetes API server (k8s-local) and a real
-//! `otel-inject serve --self-signed` on loopback, registered by URL as e2e_cluster.rs does: the
-//! healthy install passes, and each broken case is reported with its fault: the webhook's own
+//! `otel-inject serve --self-signed` on this machine, registered by URL as e2e_cluster.rs does
+//! and through a Service with hand-written Endpoints, as deploy/ installs it: the healthy
+//! install passes both ways, and each broken case is reported with its fault: the webhook's own
 //! namespace selected, an Instrumentation with a typo'd field (applied by kubectl, so the API
 //! server prunes it) and one with an exporter host of invalid DNS syntax, annotations that
 //! resolve to no Instrumentation or sit on the Deployment's own metadata, a missing CRD, a
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -203,7 +204,17 @@ impl Cluster {
         selector_value: &str,
         ca_bundle: Option<&str>,
     ) -> Result<()> {
-        let mut client_config = json!({"url": url});
+        self.register_with(name, json!({"url": url}), selector_value, ca_bundle)
+            .await
+    }
+
+    async fn register_with(
+        &mut self,
+        name: &str,
+        mut client_config: Value,
+        selector_value: &str,
+        ca_bundle: Option<&str>,
+    ) -> Result<()> {
         if let Some(pem) = ca_bundle {
             client_config["caBundle"] = json!(base64(pem.as_bytes()));
         }
@@ -427,8 +438,16 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// `otel-inject serve --self-signed` on loopback, writing its CA into `mwc`.
-fn start_webhook(cluster: &Cluster, mwc: &str, port: u16, metrics_port: u16) -> Result<Webhook> {
+/// `otel-inject serve --self-signed` on `ip`, writing its CA into `mwc`; its certificate also
+/// names the Service `otel-inject` of `service_namespace`.
+fn start_webhook(
+    cluster: &Cluster,
+    mwc: &str,
+    ip: &str,
+    service_namespace: &str,
+    port: u16,
+    metrics_port: u16,
+) -> Result<Webhook> {
     let log = std::env::temp_dir().join(format!("otel-inject-check-e2e-{}.log", cluster.run_id));
     let out = std::fs::File::create(&log)?;
     let child = Command::new(env!("CARGO_BIN_EXE_otel-inject"))
@@ -438,9 +457,11 @@ fn start_webhook(cluster: &Cluster, mwc: &str, port: u16, metrics_port: u16) -> 
             "--webhook-config",
             mwc,
             "--san",
-            "127.0.0.1",
+            ip,
+            "--service-namespace",
+            service_namespace,
         ])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", &format!("{ip}:{port}")])
         .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
         .args(["--log-format", "json"])
         .env("KUBECONFIG", &cluster.kubeconfig)
@@ -461,6 +482,22 @@ async fn readyz(port: u16) -> Result<bool> {
     let mut buf = String::new();
     s.read_to_string(&mut buf).await?;
     Ok(buf.starts_with("HTTP/1.1 200"))
+}
+
+/// This machine's first non-loopback IPv4 address (`hostname -I`).
+fn host_ip() -> Result<String> {
+    let out = Command::new("hostname")
+        .arg("-I")
+        .output()
+        .context("running hostname -I")?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("no non-loopback IPv4 address on this machine (hostname -I)"))
 }
 
 fn skip_all() -> bool {
@@ -501,9 +538,12 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
     let mwc = format!("otel-inject-e2e-check-{run}");
     let port = free_port()?;
     let metrics_port = free_port()?;
-    let url = format!("https://127.0.0.1:{port}/mutate");
+    // Not loopback: the API server refuses Endpoints on 127.0.0.0/8, and the Service case below
+    // needs one. The URL cases use the same address.
+    let ip = host_ip()?;
+    let url = format!("https://{ip}:{port}/mutate");
     cluster.register(&mwc, &url, &run, None).await?;
-    let mut webhook = start_webhook(cluster, &mwc, port, metrics_port)?;
+    let mut webhook = start_webhook(cluster, &mwc, &ip, &home, port, metrics_port)?;
     let mwcs = Api::<MutatingWebhookConfiguration>::all(cluster.client.clone());
     let up = wait_for(
         Duration::from_secs(60),
@@ -581,7 +621,7 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
     healthy.find(
         "certificate",
         "ok",
-        "the caBundle verifies the certificate it presents, for 127.0.0.1",
+        &format!("the caBundle verifies the certificate it presents, for {ip}"),
     )?;
     healthy.find("webhook-answer", "ok", "allowed, same uid")?;
     healthy.find(
@@ -589,6 +629,81 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         "ok",
         &format!("Instrumentation {apps}/default is valid"),
     )?;
+
+    // Called through a Service, as deploy/ installs it: its Endpoints (written by hand, no pod
+    // behind them) point at the webhook; check connects to each with the name the API server
+    // verifies, otel-inject.<namespace>.svc. The caBundle is copied over, as cert-manager's
+    // cainjector would; the configuration selects no namespace.
+    let services: Api<Service> = Api::namespaced(cluster.client.clone(), &home);
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": "otel-inject"},
+                "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port}]}
+            }))?,
+        )
+        .await?;
+    let endpoints: Api<Endpoints> = Api::namespaced(cluster.client.clone(), &home);
+    let subset = |ready: &str| {
+        json!({"metadata": {"name": "otel-inject"},
+               "subsets": [{ready: [{"ip": ip}], "ports": [{"name": "https", "port": port}]}]})
+    };
+    endpoints
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(subset("addresses"))?,
+        )
+        .await?;
+    let bundle = mwcs.get(&mwc).await?.webhooks.unwrap_or_default()[0]
+        .client_config
+        .ca_bundle
+        .clone()
+        .ok_or_else(|| anyhow!("no caBundle on {mwc}"))?;
+    let by_service = format!("otel-inject-e2e-check-svc-{run}");
+    cluster
+        .register_with(
+            &by_service,
+            json!({"service": {"namespace": home, "name": "otel-inject", "port": 443, "path": "/mutate"}}),
+            &format!("never-{run}"),
+            Some(&String::from_utf8(bundle.0)?),
+        )
+        .await?;
+    let service_mode = cluster.check(&["--webhook-config", &by_service, "-n", &apps])?;
+    eprintln!("check e2e: through a Service:\n{service_mode}");
+    ensure!(service_mode.code == 0, "{service_mode}");
+    service_mode.find(
+        "endpoints",
+        "ok",
+        &format!("Service {home}/otel-inject: 1 ready endpoint(s) on port {port}"),
+    )?;
+    service_mode.find(
+        "certificate",
+        "ok",
+        &format!("at {ip}:{port}: the caBundle verifies the certificate it presents, for otel-inject.{home}.svc"),
+    )?;
+    service_mode.find("webhook-answer", "ok", "allowed, same uid")?;
+    // Its own namespace (the Service's) carries no selected label: excluded.
+    service_mode.find(
+        "namespace-exclusion",
+        "ok",
+        &format!("excludes the webhook's own namespace {home}"),
+    )?;
+    // The same endpoint, not ready.
+    endpoints
+        .replace("otel-inject", &PostParams::default(), &{
+            let mut e: Endpoints = serde_json::from_value(subset("notReadyAddresses"))?;
+            e.metadata.resource_version = endpoints
+                .get("otel-inject")
+                .await?
+                .metadata
+                .resource_version;
+            e
+        })
+        .await?;
+    let not_ready = cluster.check(&["--webhook-config", &by_service, "-n", &apps])?;
+    not_ready.find("endpoints", "fail", "1 endpoint(s), none ready")?;
+    ensure!(not_ready.code == 8, "{not_ready}");
 
     // The webhook's own namespace under its namespaceSelector: a warning, 5 with --strict.
     let selected = cluster.check(&[
@@ -709,7 +824,7 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
     // A caBundle of another CA, on a second configuration that calls the same webhook but
     // selects no namespace (the API server never uses it).
     let other_ca =
-        otel_inject::selfsigned::issue(&["127.0.0.1".to_string()], Duration::from_secs(86_400))?;
+        otel_inject::selfsigned::issue(std::slice::from_ref(&ip), Duration::from_secs(86_400))?;
     let wrong = format!("otel-inject-e2e-check-wrong-{run}");
     cluster
         .register(
@@ -806,9 +921,9 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         .output()?;
     let stdout = String::from_utf8_lossy(&text.stdout);
     ensure!(
-        stdout.lines().any(|l| l
-            .starts_with("fail  webhook pods.check.e2e.otel-inject.dev at 127.0.0.1:")
-            && l.contains("  — start the webhook")),
+        stdout.lines().any(|l| l.starts_with(&format!(
+            "fail  webhook pods.check.e2e.otel-inject.dev at {ip}:"
+        )) && l.contains("  — start the webhook")),
         "text output:\n{stdout}"
     );
     ensure!(text.status.code() == Some(8), "{stdout}");
