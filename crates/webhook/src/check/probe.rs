@@ -264,8 +264,101 @@ where
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::selfsigned::issue;
+    use crate::tls::{server_config, SwappableCert};
+
+    /// A TLS listener on loopback serving `issued`'s certificate, asking for a client certificate
+    /// from `client_ca` when given; it completes handshakes and says nothing.
+    async fn listener(
+        issued: crate::selfsigned::Issued,
+        client_ca: Option<&std::path::Path>,
+    ) -> SocketAddr {
+        let config = server_config(SwappableCert::new(issued.serving), client_ca).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = tcp.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut tls) = acceptor.accept(s).await {
+                        let mut buf = [0u8; 1024];
+                        let _ = tls.read(&mut buf).await;
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    const MONTH: Duration = Duration::from_secs(30 * 86_400);
+
+    #[tokio::test]
+    async fn a_webhook_that_wants_a_client_certificate_is_not_reported_broken() {
+        let issued = issue(&["127.0.0.1".to_string()], MONTH).unwrap();
+        let ca = issued.ca_pem.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let client_ca = dir.path().join("client-ca.pem");
+        std::fs::write(&client_ca, &ca).unwrap();
+        let addr = listener(issued, Some(&client_ca)).await;
+        let p = probe(
+            addr,
+            "127.0.0.1",
+            "/mutate",
+            Some(ca.as_bytes()),
+            now(),
+            MONTH,
+        )
+        .await;
+        match p.outcome {
+            ProbeOutcome::Presented { chain, answer } => {
+                assert_eq!(chain.len(), 1);
+                assert_eq!(answer, Answer::ClientCertificateRequired);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_is_sent_to_a_webhook_the_ca_bundle_does_not_vouch_for() {
+        let issued = issue(&["127.0.0.1".to_string()], MONTH).unwrap();
+        let other = issue(&["127.0.0.1".to_string()], MONTH).unwrap();
+        let addr = listener(issued, None).await;
+        let p = probe(
+            addr,
+            "127.0.0.1",
+            "/mutate",
+            Some(other.ca_pem.as_bytes()),
+            now(),
+            MONTH,
+        )
+        .await;
+        match p.outcome {
+            ProbeOutcome::Presented { chain, answer } => {
+                assert_eq!(chain.len(), 1);
+                assert_eq!(answer, Answer::NotSent);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nobody listening.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let p = probe(closed, "127.0.0.1", "/mutate", None, now(), MONTH).await;
+        assert!(
+            matches!(p.outcome, ProbeOutcome::Unreachable(_)),
+            "{:?}",
+            p.outcome
+        );
+    }
 
     #[test]
     fn urls_split() {
