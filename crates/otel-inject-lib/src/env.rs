@@ -1,6 +1,7 @@
 //! Env list edits on one container, with the operator's semantics: append-if-absent,
 //! prepend-if-absent, concatenate in place, move to the end.
 
+use crate::json::Field;
 use serde_json::{json, Value};
 
 use crate::patch::{ContainerRef, PatchBuilder};
@@ -24,7 +25,7 @@ fn with_env_path<R>(c: ContainerRef, f: impl FnOnce(&[&str]) -> R) -> R {
 }
 
 fn name_of(v: &Value) -> &str {
-    v.get("name").and_then(Value::as_str).unwrap_or("")
+    v.str_field("name").unwrap_or("")
 }
 
 /// Whether the container has env `name`.

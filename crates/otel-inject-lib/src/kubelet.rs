@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::json::Field;
 use serde_json::Value;
 
 use crate::pod::{container, PodView};
@@ -74,23 +75,23 @@ pub fn resolve_env(
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut out: Vec<(String, String)> = Vec::new();
     for e in container::env(c) {
-        let Some(name) = e.get("name").and_then(Value::as_str) else {
+        let Some(name) = e.str_field("name") else {
             continue;
         };
         let value = if let Some(path) = e
-            .get("valueFrom")
-            .and_then(|v| v.get("fieldRef"))
-            .and_then(|f| f.get("fieldPath"))
+            .field("valueFrom")
+            .and_then(|v| v.field("fieldRef"))
+            .and_then(|f| f.field("fieldPath"))
             .and_then(Value::as_str)
         {
             match field(&view, downward, path) {
                 Some(v) => v,
                 None => continue,
             }
-        } else if e.get("valueFrom").is_some_and(|v| !v.is_null()) {
+        } else if e.field("valueFrom").is_some_and(|v| !v.is_null()) {
             continue;
         } else {
-            let raw = e.get("value").and_then(Value::as_str).unwrap_or("");
+            let raw = e.str_field("value").unwrap_or("");
             expand_references(raw, |r| seen.get(r).cloned())
         };
         seen.insert(name.to_string(), value.clone());

@@ -79,6 +79,8 @@ pub mod injected;
 #[cfg(feature = "k8s")]
 pub mod instrumentation;
 #[cfg(feature = "k8s")]
+mod json;
+#[cfg(feature = "k8s")]
 pub mod kubelet;
 #[cfg(feature = "k8s")]
 pub mod lang;

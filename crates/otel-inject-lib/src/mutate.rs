@@ -361,7 +361,7 @@ struct Injection<'c, 'a> {
     pod_ann: &'c Annotations,
     /// The pod is an Argo Workflows step (and Argo awareness is on).
     argo: bool,
-    builder: PatchBuilder,
+    builder: PatchBuilder<'a>,
     /// Which language configured each container first (one lookup per container).
     configured: HashMap<String, Language>,
     /// Owner attributes, computed once per pod (with and without the UIDs).

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::json::Field;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Map, Value};
 
@@ -43,12 +44,12 @@ impl<'a> PodView<'a> {
     }
 
     fn metadata(&self) -> Option<&'a Map<String, Value>> {
-        self.pod.get("metadata")?.as_object()
+        self.pod.field("metadata")?.as_object()
     }
 
     fn meta_str(&self, key: &str) -> &'a str {
         self.metadata()
-            .and_then(|m| m.get(key))
+            .and_then(|m| m.field(key))
             .and_then(Value::as_str)
             .unwrap_or("")
     }
@@ -79,7 +80,7 @@ impl<'a> PodView<'a> {
 
     fn string_map(&self, key: &str) -> BTreeMap<String, String> {
         self.metadata()
-            .and_then(|m| m.get(key))
+            .and_then(|m| m.field(key))
             .and_then(Value::as_object)
             .map(|m| {
                 m.iter()
@@ -99,7 +100,7 @@ impl<'a> PodView<'a> {
     /// would make the cost grow with containers times annotation size.
     pub fn annotation_pairs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.metadata()
-            .and_then(|m| m.get("annotations"))
+            .and_then(|m| m.field("annotations"))
             .and_then(Value::as_object)
             .into_iter()
             .flat_map(|m| m.iter())
@@ -113,18 +114,18 @@ impl<'a> PodView<'a> {
 
     /// One annotation.
     pub fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.metadata()?.get("annotations")?.get(key)?.as_str()
+        self.metadata()?.field("annotations")?.str_field(key)
     }
 
     /// One label.
     pub fn label(&self, key: &str) -> Option<&'a str> {
-        self.metadata()?.get("labels")?.get(key)?.as_str()
+        self.metadata()?.field("labels")?.str_field(key)
     }
 
     /// Owner references that parse.
     pub fn owner_references(&self) -> Vec<OwnerReference> {
         self.metadata()
-            .and_then(|m| m.get("ownerReferences"))
+            .and_then(|m| m.field("ownerReferences"))
             .and_then(Value::as_array)
             .map(|refs| {
                 refs.iter()
@@ -137,8 +138,8 @@ impl<'a> PodView<'a> {
     /// `spec.nodeName`.
     pub fn node_name(&self) -> &'a str {
         self.pod
-            .get("spec")
-            .and_then(|s| s.get("nodeName"))
+            .field("spec")
+            .and_then(|s| s.field("nodeName"))
             .and_then(Value::as_str)
             .unwrap_or("")
     }
@@ -146,8 +147,8 @@ impl<'a> PodView<'a> {
     /// The containers of one list.
     pub fn containers(&self, list: ContainerList) -> &'a [Value] {
         self.pod
-            .get("spec")
-            .and_then(|s| s.get(list.key()))
+            .field("spec")
+            .and_then(|s| s.field(list.key()))
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[])
@@ -157,7 +158,7 @@ impl<'a> PodView<'a> {
     pub fn container_names(&self, list: ContainerList) -> Vec<&'a str> {
         self.containers(list)
             .iter()
-            .map(|c| c.get("name").and_then(Value::as_str).unwrap_or(""))
+            .map(|c| c.str_field("name").unwrap_or(""))
             .collect()
     }
 
@@ -168,7 +169,7 @@ impl<'a> PodView<'a> {
                 .containers(list)
                 .iter()
                 .enumerate()
-                .find(|(_, c)| c.get("name").and_then(Value::as_str) == Some(name))
+                .find(|(_, c)| c.str_field("name") == Some(name))
             {
                 return Some((list, i, c));
             }
@@ -178,20 +179,19 @@ impl<'a> PodView<'a> {
 
     /// The pod-level security context.
     pub fn pod_security_context(&self) -> Option<&'a Map<String, Value>> {
-        self.pod.get("spec")?.get("securityContext")?.as_object()
+        self.pod
+            .field("spec")?
+            .field("securityContext")?
+            .as_object()
     }
 
     /// Names of the volumes.
     pub fn volume_names(&self) -> Vec<&'a str> {
         self.pod
-            .get("spec")
-            .and_then(|s| s.get("volumes"))
+            .field("spec")
+            .and_then(|s| s.field("volumes"))
             .and_then(Value::as_array)
-            .map(|v| {
-                v.iter()
-                    .filter_map(|v| v.get("name").and_then(Value::as_str))
-                    .collect()
-            })
+            .map(|v| v.iter().filter_map(|v| v.str_field("name")).collect())
             .unwrap_or_default()
     }
 }
@@ -200,19 +200,21 @@ impl<'a> PodView<'a> {
 pub mod container {
     use serde_json::Value;
 
+    use crate::json::Field;
+
     /// The container's name.
     pub fn name(c: &Value) -> &str {
-        c.get("name").and_then(Value::as_str).unwrap_or("")
+        c.str_field("name").unwrap_or("")
     }
 
     /// The container's image.
     pub fn image(c: &Value) -> &str {
-        c.get("image").and_then(Value::as_str).unwrap_or("")
+        c.str_field("image").unwrap_or("")
     }
 
     /// The env entries.
     pub fn env(c: &Value) -> &[Value] {
-        c.get("env")
+        c.field("env")
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or(&[])
@@ -222,7 +224,7 @@ pub mod container {
     pub fn env_index(c: &Value, name: &str) -> Option<usize> {
         env(c)
             .iter()
-            .position(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            .position(|e| e.str_field("name") == Some(name))
     }
 
     /// The env entry called `name`.
@@ -232,35 +234,27 @@ pub mod container {
 
     /// The literal value of env `name` (empty when it has none).
     pub fn env_value<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
-        env_entry(c, name).map(|e| e.get("value").and_then(Value::as_str).unwrap_or(""))
+        env_entry(c, name).map(|e| e.str_field("value").unwrap_or(""))
     }
 
     /// Whether env `name` is set through `valueFrom`.
     pub fn env_is_value_from(c: &Value, name: &str) -> bool {
-        env_entry(c, name).is_some_and(|e| e.get("valueFrom").is_some_and(|v| !v.is_null()))
+        env_entry(c, name).is_some_and(|e| e.field("valueFrom").is_some_and(|v| !v.is_null()))
     }
 
     /// Names of the volume mounts.
     pub fn mount_names(c: &Value) -> Vec<&str> {
-        c.get("volumeMounts")
+        c.field("volumeMounts")
             .and_then(Value::as_array)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|m| m.get("name").and_then(Value::as_str))
-                    .collect()
-            })
+            .map(|m| m.iter().filter_map(|m| m.str_field("name")).collect())
             .unwrap_or_default()
     }
 
     /// Mount paths of the volume mounts.
     pub fn mount_paths(c: &Value) -> Vec<&str> {
-        c.get("volumeMounts")
+        c.field("volumeMounts")
             .and_then(Value::as_array)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|m| m.get("mountPath").and_then(Value::as_str))
-                    .collect()
-            })
+            .map(|m| m.iter().filter_map(|m| m.str_field("mountPath")).collect())
             .unwrap_or_default()
     }
 }

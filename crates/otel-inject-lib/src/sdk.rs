@@ -3,6 +3,7 @@
 //! resource attributes, propagators, sampler) in the operator's order, with
 //! `OTEL_RESOURCE_ATTRIBUTES` last so its `$(VAR)` references resolve.
 
+use crate::json::Field;
 use serde_json::{json, Value};
 
 use crate::context::{NamespaceInfo, OwnerObject};
@@ -459,7 +460,11 @@ pub(crate) fn inject_sdk_config(
         // A value from `valueFrom` cannot be extended: an entry with both `value` and
         // `valueFrom` is rejected by the API server (the operator writes exactly that, and the
         // pod cannot be created). The user's variable wins, as every user variable does.
-        Some(i) if b.container(c)["env"][i].get("valueFrom").is_some() => {}
+        Some(i)
+            if crate::pod::container::env(b.container(c))
+                .get(i)
+                .and_then(|e| e.field("valueFrom"))
+                .is_some() => {}
         Some(i) if !rendered.is_empty() => {
             let old = existing_value.unwrap_or_default();
             let joined = if old.is_empty() || old.ends_with(',') {

@@ -6,6 +6,7 @@
 //! default user is root, which the kubelet would refuse). A container that runs as root keeps
 //! running as root: we never add `runAsNonRoot` ourselves.
 
+use crate::json::Field;
 use serde_json::{json, Map, Value};
 
 use crate::pod::PodView;
@@ -24,7 +25,7 @@ pub fn init_container_security_context(
         return Some(e.clone());
     }
     let mut sc: Map<String, Value> = first_target
-        .and_then(|c| c.get("securityContext"))
+        .and_then(|c| c.field("securityContext"))
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
@@ -44,8 +45,8 @@ pub fn init_container_security_context(
     if caps.is_none() {
         sc.insert("capabilities".into(), json!({"drop": ["ALL"]}));
     }
-    let pod_has_seccomp = pod_sc.is_some_and(|p| p.get("seccompProfile").is_some());
-    if sc.get("seccompProfile").is_none() && !pod_has_seccomp {
+    let pod_has_seccomp = pod_sc.is_some_and(|p| p.field("seccompProfile").is_some());
+    if sc.field("seccompProfile").is_none() && !pod_has_seccomp {
         sc.insert("seccompProfile".into(), json!({"type": "RuntimeDefault"}));
     }
     let flag = |m: Option<&Map<String, Value>>, k: &str| m.and_then(|m| m.get(k)).cloned();

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::json::Field;
 use serde_json::{json, Value};
 
 use crate::annotations::{AnnotationError, Language};
@@ -183,10 +184,10 @@ impl Defaults {
             .filter(Value::is_object)
             .unwrap_or_else(|| json!({}));
         if let Some(obj) = r.as_object_mut() {
-            if obj.get("limits").is_none_or(Value::is_null) {
+            if obj.field("limits").is_none_or(Value::is_null) {
                 obj.insert("limits".into(), list(self.limits));
             }
-            if obj.get("requests").is_none_or(Value::is_null) {
+            if obj.field("requests").is_none_or(Value::is_null) {
                 obj.insert("requests".into(), list(self.requests));
             }
         }
@@ -437,7 +438,7 @@ pub(crate) mod testing {
             unit.container_env_and_mount(&mut b, c, cx);
             unit.default_env(&mut b, c, cx);
         });
-        b.doc().clone()
+        b.finish().1
     }
 
     /// `unit`'s verdict on container `c` (a regular container).

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::json::Field;
 use serde_json::{json, Map, Value};
 
 use super::Defaults;
@@ -102,14 +103,14 @@ pub(crate) fn clone_container(
     }
     c.insert("resources".into(), resources);
     let mut mounts: Vec<Value> = app
-        .get("volumeMounts")
+        .field("volumeMounts")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     mounts.push(json!({"name": conf_volume, "mountPath": STAGED_CONF_DIR}));
     c.insert("volumeMounts".into(), Value::Array(mounts));
     if let Some(p) = app
-        .get("imagePullPolicy")
+        .field("imagePullPolicy")
         .and_then(Value::as_str)
         .filter(|p| !p.is_empty())
     {
@@ -196,7 +197,7 @@ pub(crate) fn mount_on_app(
 ) {
     let mounts: Vec<Value> = b
         .container(c)
-        .get("volumeMounts")
+        .field("volumeMounts")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -273,7 +274,7 @@ pub fn attributes<'a>(
         .map(|(k, v)| (k.to_string(), v))
         .collect();
     for a in attrs {
-        let value = a.rest.get("value").and_then(Value::as_str).unwrap_or("");
+        let value = a.rest.str_field("value").unwrap_or("");
         map.insert(a.name.clone(), value.to_string());
     }
     map
