@@ -176,7 +176,7 @@ def check_cert_chain(rendered: dict[str, list[dict]], report: Any) -> None:
         ann = ((mwc or {}).get("metadata") or {}).get("annotations") or {}
         if "cert-manager.io/inject-ca-from" not in ann:
             continue
-        dep = next(iter(_find(docs, "Deployment")), None)
+        dep = _one(docs, "Deployment", "otel-inject")
         secrets = {v["secret"]["secretName"] for v in dep["spec"]["template"]["spec"].get("volumes", [])
                    if "secret" in v} if dep else set()
         serving = [c for c in _find(docs, "Certificate") if c["spec"]["secretName"] in secrets]
@@ -209,7 +209,9 @@ def check_cert_chain(rendered: dict[str, list[dict]], report: Any) -> None:
 def check_priority(rendered: dict[str, list[dict]], report: Any) -> None:
     report.section("the webhook runs with a PriorityClass that exists")
     for source in sorted(s for s in rendered if s.startswith("otel-inject.") or s.startswith("chart.")):
-        for dep in _find(rendered[source], "Deployment"):
+        # The webhook's: the rollout controller is not on the admission path, and at webhook
+        # priority it would preempt the workloads it restarts.
+        for dep in _find(rendered[source], "Deployment", "otel-inject"):
             name = dep["spec"]["template"]["spec"].get("priorityClassName")
             pc = _one(rendered[source], "PriorityClass", name) if name else None
             builtin = name in ("system-cluster-critical", "system-node-critical")

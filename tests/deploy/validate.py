@@ -311,6 +311,8 @@ def check_webhook(rendered: dict[str, list[dict]], report: Report) -> None:
         for doc in rendered[source]:
             if doc["kind"] not in ("ClusterRole", "Role"):
                 continue
+            if doc["metadata"]["name"].startswith("otel-inject-controller"):
+                continue  # the rollout controller's own ServiceAccount: check_controller
             for rule in doc.get("rules", []):
                 pairs = {(g, r) for g in rule["apiGroups"] for r in rule["resources"]}
                 verbs = set(rule["verbs"])
@@ -328,6 +330,64 @@ def check_webhook(rendered: dict[str, list[dict]], report: Report) -> None:
                      repr(sorted(kinds)))
 
         # Sync waves: install_checks.check_webhook_waves (by dependency, per mode).
+
+
+# The rollout controller's RBAC, exactly: watches of what `otel-inject status` reads, patch on the
+# kinds it restarts, Events, and its Lease by name (create cannot be limited by name).
+CONTROLLER_CLUSTER_RULES = {
+    ("opentelemetry.io", "instrumentations"): {"list", "watch"},
+    ("", "namespaces"): {"list", "watch"},
+    ("", "pods"): {"list", "watch"},
+    ("apps", "replicasets"): {"list", "watch"},
+    ("apps", "deployments"): {"list", "watch", "patch"},
+    ("apps", "statefulsets"): {"list", "watch", "patch"},
+    ("apps", "daemonsets"): {"list", "watch", "patch"},
+    ("events.k8s.io", "events"): {"create", "patch"},
+}
+
+
+def check_controller(rendered: dict[str, list[dict]], report: Report) -> None:
+    report.section("the opt-in rollout controller: its own least-privilege ServiceAccount, present iff enabled")
+    for source in [s for s in rendered if s.startswith("otel-inject.") or s.startswith("chart.")]:
+        dep = find(rendered, source, "Deployment", "otel-inject-controller")
+        wanted = "rollout-controller" in source
+        report.check(f"{source}: controller present iff opted in", (dep is not None) == wanted, "")
+        if dep is None:
+            continue
+        pod = dep["spec"]["template"]["spec"]
+        (ctr,) = pod["containers"]
+        report.check(f"{source}: controller runs `controller` as its own ServiceAccount",
+                     ctr["args"][0] == "controller" and pod["serviceAccountName"] == "otel-inject-controller",
+                     repr(ctr["args"]))
+        report.check(f"{source}: controller pods carry part-of=otel-inject (never injected)",
+                     dep["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/part-of") == "otel-inject", "")
+        sc = ctr.get("securityContext", {})
+        report.check(f"{source}: controller restricted securityContext",
+                     sc.get("allowPrivilegeEscalation") is False and sc.get("readOnlyRootFilesystem") is True
+                     and sc.get("capabilities", {}).get("drop") == ["ALL"]
+                     and pod.get("securityContext", {}).get("runAsNonRoot") is True, repr(sc))
+        role = find(rendered, source, "ClusterRole", "otel-inject-controller")
+        got: dict[tuple[str, str], set[str]] = {}
+        for rule in (role or {}).get("rules", []):
+            report.check(f"{source}: ClusterRole/otel-inject-controller names no resource", "resourceNames" not in rule, repr(rule))
+            for g in rule["apiGroups"]:
+                for r in rule["resources"]:
+                    got.setdefault((g, r), set()).update(rule["verbs"])
+        report.check(f"{source}: ClusterRole/otel-inject-controller is exactly what it needs",
+                     got == CONTROLLER_CLUSTER_RULES, repr(got))
+        lease = find(rendered, source, "Role", "otel-inject-controller-lease")
+        rules = (lease or {}).get("rules", [])
+        by_name = [r for r in rules if r.get("resourceNames") == ["otel-inject-controller"]]
+        report.check(f"{source}: Role/otel-inject-controller-lease: create leases, get/update its own by name",
+                     len(rules) == 2 and all(r["apiGroups"] == ["coordination.k8s.io"] and r["resources"] == ["leases"] for r in rules)
+                     and len(by_name) == 1 and set(by_name[0]["verbs"]) == {"get", "update"}
+                     and any(r.get("resourceNames") is None and r["verbs"] == ["create"] for r in rules), repr(rules))
+        args = ctr["args"]
+        report.check(f"{source}: --lease-name names the Role's Lease", "--lease-name=otel-inject-controller" in args, repr(args))
+        for kind, name in (("ClusterRoleBinding", "otel-inject-controller"), ("RoleBinding", "otel-inject-controller-lease")):
+            b = find(rendered, source, kind, name)
+            report.check(f"{source}: {kind}/{name} binds the controller's ServiceAccount",
+                         b is not None and [s["name"] for s in b["subjects"]] == ["otel-inject-controller"], "")
 
 
 def check_instrumentations(rendered: dict[str, list[dict]], report: Report) -> None:
@@ -511,6 +571,7 @@ def main() -> int:
         ("schemas", lambda: validate_objects(rendered, args.crd, args.k8s_version, report)),
         ("images", lambda: check_images(rendered, report)),
         ("webhook", lambda: check_webhook(rendered, report)),
+        ("controller", lambda: check_controller(rendered, report)),
         ("instrumentations", lambda: check_instrumentations(rendered, report)),
         ("jaeger", lambda: check_jaeger(rendered, report)),
         ("argocd", lambda: check_argocd(rendered, args.repo, report)),
