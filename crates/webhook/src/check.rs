@@ -235,12 +235,42 @@ async fn fetch(args: &CheckArgs) -> anyhow::Result<Vec<Finding>> {
         Err(_) if scope.is_some() => list(&client, scope, &inst_ar).await?.unwrap_or_default(),
         Err(e) => return Err(e),
     };
+    // The Services their endpoints name, asked one by one (get, not list everywhere).
+    let mut services = instrumentations::Services::new();
+    for r in insts
+        .iter()
+        .filter(|v| in_scope(v))
+        .flat_map(instrumentations::service_refs)
+    {
+        let key = (r.namespace.clone(), r.name.clone());
+        if services.contains_key(&key) {
+            continue;
+        }
+        let state = if Api::<Namespace>::all(client.clone())
+            .get_opt(&r.namespace)
+            .await
+            .map_err(|e| unreadable("namespaces", e))?
+            .is_none()
+        {
+            instrumentations::ServiceState::NamespaceMissing
+        } else if Api::<Service>::namespaced(client.clone(), &r.namespace)
+            .get_opt(&r.name)
+            .await
+            .map_err(|e| unreadable("services", e))?
+            .is_none()
+        {
+            instrumentations::ServiceState::Missing
+        } else {
+            instrumentations::ServiceState::Exists
+        };
+        services.insert(key, state);
+    }
     let mut typed = Vec::new();
     let mut judged = 0;
     for v in &insts {
         if in_scope(v) {
             judged += 1;
-            out.extend(instrumentations::instrumentation(v));
+            out.extend(instrumentations::instrumentation(v, &services));
         }
         let mut objects = ClusterObjects::default();
         let ns = v["metadata"]["namespace"].as_str().unwrap_or_default();

@@ -15,7 +15,9 @@ use k8s_openapi::api::core::v1::{Endpoints, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use otel_inject::check::certificate::{certificate, Answer, Probe, ProbeOutcome};
 use otel_inject::check::finding::{text, worst, Finding, Level};
-use otel_inject::check::instrumentations::{endpoint_host, instrumentation};
+use otel_inject::check::instrumentations::{
+    endpoint_host, instrumentation, service_reference, service_refs, ServiceState, Services,
+};
 use otel_inject::check::{annotations::annotations, exit_code, install};
 use otel_inject::selfsigned::issue;
 use otel_inject_lib::{Instrumentation, NamespaceInfo};
@@ -440,7 +442,7 @@ fn instrumentations_typos_dropped_by_the_api_server_are_found_in_last_applied() 
         json!({"exporter": {"endpoint": "http://otel-collector.observability:4318"}}),
         json!({}),
     );
-    let f = instrumentation(&good);
+    let f = instrumentation(&good, &Services::new());
     assert_eq!(levels(&f), [("instrumentation", Level::Ok)], "{f:#?}");
 
     // What kubectl apply sent, with the typo; the stored object lost it to pruning.
@@ -456,7 +458,7 @@ fn instrumentations_typos_dropped_by_the_api_server_are_found_in_last_applied() 
         json!({}),
         json!({"kubectl.kubernetes.io/last-applied-configuration": applied.to_string()}),
     );
-    let f = instrumentation(&stored);
+    let f = instrumentation(&stored, &Services::new());
     let fail = only(&f, Level::Fail);
     assert!(fail.what.contains("`spec.exportr`"), "{}", fail.what);
     assert!(
@@ -473,7 +475,7 @@ fn instrumentations_typos_dropped_by_the_api_server_are_found_in_last_applied() 
         json!({"samplr": {"type": "always_on"}}),
         json!({"kubectl.kubernetes.io/last-applied-configuration": cr("shop", "kept", json!({"samplr": {"type": "always_on"}}), json!({})).to_string()}),
     );
-    let f = instrumentation(&kept);
+    let f = instrumentation(&kept, &Services::new());
     assert!(only(&f, Level::Fail)
         .what
         .contains("did you mean `sampler`"));
@@ -491,7 +493,7 @@ fn instrumentation_endpoints_of_invalid_dns_syntax_fail() {
         }),
         json!({}),
     );
-    let f = instrumentation(&bad);
+    let f = instrumentation(&bad, &Services::new());
     let fails: Vec<&Finding> = f.iter().filter(|f| f.level == Level::Fail).collect();
     assert_eq!(fails.len(), 2, "{f:#?}");
     assert!(
@@ -529,6 +531,62 @@ fn endpoint_hosts() {
         let e = endpoint_host(bad).expect_err(bad);
         assert!(e.contains(why), "{bad}: {e}");
     }
+}
+
+#[test]
+fn exporter_endpoints_that_name_a_missing_service_warn() {
+    let v = cr(
+        "shop",
+        "svc",
+        json!({
+            "exporter": {"endpoint": "http://otel-collector.observability:4318"},
+            "python": {"env": [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://jaeger.tracing.svc.cluster.local:4318"}]},
+            "java": {"env": [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://collector.example:4318"}]}
+        }),
+        json!({}),
+    );
+    let refs = service_refs(&v);
+    assert_eq!(refs.len(), 3, "{refs:?}");
+    let key = |ns: &str, n: &str| (ns.to_string(), n.to_string());
+    // All there (or not judged): valid.
+    let all: Services = [
+        (key("observability", "otel-collector"), ServiceState::Exists),
+        (key("tracing", "jaeger"), ServiceState::Exists),
+        (key("example", "collector"), ServiceState::NamespaceMissing),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        levels(&instrumentation(&v, &all)),
+        [("instrumentation", Level::Ok)]
+    );
+    // `a.b` whose namespace does not exist may be an outside host: not judged. `.svc` is sure.
+    let gone: Services = [
+        (
+            key("observability", "otel-collector"),
+            ServiceState::Missing,
+        ),
+        (key("tracing", "jaeger"), ServiceState::NamespaceMissing),
+        (key("example", "collector"), ServiceState::NamespaceMissing),
+    ]
+    .into_iter()
+    .collect();
+    let f = instrumentation(&v, &gone);
+    let warned: Vec<&str> = f
+        .iter()
+        .filter(|f| f.level == Level::Warn)
+        .map(|f| f.what.as_str())
+        .collect();
+    assert_eq!(warned.len(), 2, "{f:#?}");
+    assert!(warned[0].contains("names Service observability/otel-collector, but namespace observability has no Service otel-collector"), "{}", warned[0]);
+    assert!(
+        warned[1].contains("names Service tracing/jaeger, but there is no namespace tracing"),
+        "{}",
+        warned[1]
+    );
+    assert_eq!(service_reference("collector"), None);
+    assert_eq!(service_reference("a.b.c"), None);
+    assert!(service_reference("Jaeger.Tracing.svc.").unwrap().sure);
 }
 
 fn ns(name: &str, annotations: &[(&str, &str)]) -> (String, NamespaceInfo) {

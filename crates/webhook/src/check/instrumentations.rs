@@ -3,6 +3,8 @@
 //! (seen in `kubectl apply`'s last-applied configuration), and exporter endpoints whose host
 //! name no resolver can look up. Pure: the objects come in as JSON.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::finding::Finding;
@@ -12,8 +14,60 @@ use crate::cluster::ClusterObjects;
 const C: &str = "instrumentation";
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// The findings for one Instrumentation as the API server returned it.
-pub fn instrumentation(value: &Value) -> Vec<Finding> {
+/// The Service an exporter host names in the cluster's DNS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// `NAME.NAMESPACE.svc[.DOMAIN]`: surely a Service. `NAME.NAMESPACE` may be an outside
+    /// host too, and is judged only when that namespace exists.
+    pub sure: bool,
+}
+
+/// Whether a referenced Service exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceState {
+    /// It does.
+    Exists,
+    /// Its namespace exists, the Service does not.
+    Missing,
+    /// Not even its namespace.
+    NamespaceMissing,
+}
+
+/// The Services the cluster was asked about, by (namespace, name).
+pub type Services = BTreeMap<(String, String), ServiceState>;
+
+/// The Service `host` names, if it looks like one (`a.b`, `a.b.svc`, `a.b.svc.cluster.local`).
+pub fn service_reference(host: &str) -> Option<ServiceRef> {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    match labels.as_slice() {
+        [name, namespace] => Some((name, namespace, false)),
+        [name, namespace, "svc", ..] => Some((name, namespace, true)),
+        _ => None,
+    }
+    .map(|(name, namespace, sure)| ServiceRef {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        sure,
+    })
+}
+
+/// The Services the exporter endpoints of `value` (an Instrumentation) name.
+pub fn service_refs(value: &Value) -> Vec<ServiceRef> {
+    endpoints(&value["spec"])
+        .iter()
+        .filter_map(|(_, e)| endpoint_host(e).ok())
+        .filter_map(|h| service_reference(&h))
+        .collect()
+}
+
+/// The findings for one Instrumentation as the API server returned it; `services` says which
+/// of the Services its endpoints name exist (those not in it are not judged).
+pub fn instrumentation(value: &Value, services: &Services) -> Vec<Finding> {
     let namespace = value["metadata"]["namespace"].as_str().unwrap_or_default();
     let name = value["metadata"]["name"].as_str().unwrap_or_default();
     let id = format!("Instrumentation {namespace}/{name}");
@@ -58,13 +112,35 @@ pub fn instrumentation(value: &Value) -> Vec<Finding> {
         }
     }
     for (at, endpoint) in endpoints(&value["spec"]) {
-        if let Err(why) = endpoint_host(&endpoint) {
-            out.push(Finding::fail(
-                C,
-                format!("{id}: {at} {endpoint:?}: {why}: the agents cannot export"),
-                format!("kubectl -n {namespace} edit instrumentation {name}: use the collector's Service name, e.g. http://otel-collector.observability:4318"),
-            ));
-        }
+        let host = match endpoint_host(&endpoint) {
+            Ok(h) => h,
+            Err(why) => {
+                out.push(Finding::fail(
+                    C,
+                    format!("{id}: {at} {endpoint:?}: {why}: the agents cannot export"),
+                    format!("kubectl -n {namespace} edit instrumentation {name}: use the collector's Service name, e.g. http://otel-collector.observability:4318"),
+                ));
+                continue;
+            }
+        };
+        let Some(svc) = service_reference(&host) else {
+            continue;
+        };
+        let state = services.get(&(svc.namespace.clone(), svc.name.clone()));
+        let missing = match state {
+            Some(ServiceState::Missing) => {
+                format!("namespace {} has no Service {}", svc.namespace, svc.name)
+            }
+            Some(ServiceState::NamespaceMissing) if svc.sure => {
+                format!("there is no namespace {}", svc.namespace)
+            }
+            _ => continue,
+        };
+        out.push(Finding::warn(
+            C,
+            format!("{id}: {at} {endpoint:?} names Service {}/{}, but {missing}: the agents cannot export until it exists", svc.namespace, svc.name),
+            format!("deploy the collector there, or correct the endpoint (kubectl -n {namespace} edit instrumentation {name})"),
+        ));
     }
     if out.is_empty() {
         let endpoint = value["spec"]["exporter"]["endpoint"]
