@@ -264,10 +264,12 @@ impl Cluster {
         }
     }
 
-    /// A kubeconfig for a ServiceAccount of `namespace` bound to deploy/cluster-tools'
-    /// ClusterRole (its rules, under this run's name), so that check and status run with
-    /// exactly the permissions the manifest grants.
-    async fn readonly_kubeconfig(&mut self, namespace: &str) -> Result<PathBuf> {
+    /// A kubeconfig that acts as a user in a group bound to deploy/cluster-tools' ClusterRole
+    /// (its rules, under this run's name), so that check and status run with exactly the
+    /// permissions the manifest grants. Impersonation (`as`, `as-groups`) rather than a
+    /// ServiceAccount token: it does not wait on the controller-manager's token controller,
+    /// which a loaded shared machine makes slow.
+    async fn readonly_kubeconfig(&mut self) -> Result<PathBuf> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../deploy/cluster-tools/rbac-readonly.yaml"
@@ -287,71 +289,27 @@ impl Cluster {
         Api::<ClusterRole>::all(self.client.clone())
             .create(&PostParams::default(), &serde_json::from_value(role)?)
             .await?;
-        let sa = "check-readonly";
-        Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": sa}}))?,
-            )
-            .await?;
         Api::<ClusterRoleBinding>::all(self.client.clone())
             .create(
                 &PostParams::default(),
                 &serde_json::from_value(json!({
                     "metadata": {"name": name},
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-                    "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}]
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": name}]
                 }))?,
             )
             .await?;
-        // Kubernetes 1.20's token controller writes the token into a Secret.
-        let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-            Api::namespaced(self.client.clone(), namespace);
-        let sas: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let started = Instant::now();
-        let token = loop {
-            let secret = sas
-                .get(sa)
-                .await?
-                .secrets
-                .unwrap_or_default()
-                .first()
-                .and_then(|s| s.name.clone());
-            if let Some(secret) = secret {
-                if let Some(t) = secrets
-                    .get(&secret)
-                    .await?
-                    .data
-                    .unwrap_or_default()
-                    .get("token")
-                {
-                    break String::from_utf8(t.0.clone())?;
-                }
-            }
-            ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "no token for ServiceAccount {namespace}/{sa} after 30s"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
-        let kc = Kubeconfig::read_from(&self.kubeconfig)?;
-        let cluster = kc
-            .clusters
-            .first()
-            .and_then(|c| c.cluster.clone())
-            .ok_or_else(|| anyhow!("no cluster in the e2e kubeconfig"))?;
-        let server = cluster.server.unwrap_or_default();
-        let ca = cluster
-            .certificate_authority_data
-            .ok_or_else(|| anyhow!("the e2e kubeconfig has no certificate-authority-data"))?;
+        let mut kc: Value = serde_yaml::from_str(&std::fs::read_to_string(&self.kubeconfig)?)?;
+        for user in kc["users"]
+            .as_array_mut()
+            .ok_or_else(|| anyhow!("no users in the e2e kubeconfig"))?
+        {
+            user["user"]["as"] = json!("otel-inject-check-e2e");
+            user["user"]["as-groups"] = json!([name]);
+        }
         let out =
             std::env::temp_dir().join(format!("otel-inject-check-e2e-{}.kubeconfig", self.run_id));
-        std::fs::write(
-            &out,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\", certificate-authority-data: {ca}}}}}]\nusers: [{{name: u, user: {{token: {token}}}}}]\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\ncurrent-context: x\n"
-            ),
-        )?;
+        std::fs::write(&out, serde_yaml::to_string(&kc)?)?;
         Ok(out)
     }
 
@@ -575,11 +533,17 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         );
     }
 
-    // A healthy install: an Instrumentation and a workload that asks for it.
+    // A healthy install: a collector Service, an Instrumentation exporting to it and a
+    // workload that asks for it.
+    cluster.kubectl_apply(&json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "otel-collector", "namespace": home},
+        "spec": {"ports": [{"name": "otlp-http", "port": 4318}]}
+    }))?;
     cluster.kubectl_apply(&json!({
         "apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
         "metadata": {"name": "default", "namespace": apps},
-        "spec": {"exporter": {"endpoint": "http://otel-collector.observability:4318"}}
+        "spec": {"exporter": {"endpoint": format!("http://otel-collector.{home}:4318")}}
     }))?;
     cluster.kubectl_apply(&deployment(
         &apps,
@@ -752,6 +716,11 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         "metadata": {"name": "underscore", "namespace": broken},
         "spec": {"exporter": {"endpoint": "http://otel_collector.observability:4317"}}
     }))?;
+    cluster.kubectl_apply(&json!({
+        "apiVersion": "opentelemetry.io/v1alpha1", "kind": "Instrumentation",
+        "metadata": {"name": "no-collector", "namespace": broken},
+        "spec": {"exporter": {"endpoint": format!("http://missing-collector.{home}.svc:4318")}}
+    }))?;
     cluster.kubectl_apply(&deployment(
         &broken,
         "on-metadata",
@@ -798,6 +767,11 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         "instrumentation",
         "fail",
         "\"otel_collector.observability\" is not a valid DNS name",
+    )?;
+    typos.find(
+        "instrumentation",
+        "warn",
+        &format!("names Service {home}/missing-collector, but namespace {home} has no Service missing-collector"),
     )?;
     typos.find("annotations", "warn", &format!("Deployment {broken}/on-metadata has instrumentation.opentelemetry.io/inject-java on its own metadata"))?;
     typos.find(
@@ -856,7 +830,7 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
 
     // With only the read-only ClusterRole of deploy/cluster-tools: check reads everything it
     // needs (the healthy install again), and so does status.
-    let readonly = cluster.readonly_kubeconfig(&home).await?;
+    let readonly = cluster.readonly_kubeconfig().await?;
     let limited = cluster.check_as(
         &readonly,
         &[
@@ -877,8 +851,10 @@ async fn scenarios(cluster: &mut Cluster) -> Result<()> {
         "check with deploy/cluster-tools' ClusterRole:\n{limited}\nas admin:\n{healthy}"
     );
     for args in [vec!["status"], vec!["status", "-n", apps.as_str()]] {
+        // A shared, loaded cluster can take a while to list every pod.
         let status = Command::new(env!("CARGO_BIN_EXE_otel-inject"))
             .args(&args)
+            .args(["--timeout", "120s"])
             .arg("--kubeconfig")
             .arg(&readonly)
             .env_remove("KUBECONFIG")
