@@ -39,9 +39,9 @@ Service's ready endpoints; that the namespaceSelector keeps the webhook's own na
 certificate the webhook presents (connecting to it as the API server does: the caBundle must
 verify it for the Service's DNS name or the URL's host) and its expiry; that it answers a dry-run
 AdmissionReview; every Instrumentation (unknown fields, also those the API server dropped on
-`kubectl apply`, and exporter host names of invalid DNS syntax); annotated namespaces and
-workloads whose request resolves to no Instrumentation, and inject-* annotations on a
-workload's own metadata instead of its pod template.
+`kubectl apply`; exporter host names of invalid DNS syntax, or naming a Service that does not
+exist); annotated namespaces and workloads whose request resolves to no Instrumentation, and
+inject-* annotations on a workload's own metadata instead of its pod template.
 
 Exit codes:
   0  no check failed (warnings may have been printed)
