@@ -438,6 +438,46 @@ async fn record_of(cluster: &Cluster, ns: &str) -> Result<String> {
     Ok(format!("java={ns}/otel@{}", spec_hash(&spec)))
 }
 
+/// What the API server has for Deployment `name`, for a failure message: its status, its
+/// ReplicaSets, its pods and what holds them up.
+async fn describe(cluster: &Cluster, ns: &str, name: &str) -> String {
+    let d = Api::<Deployment>::namespaced(cluster.client.clone(), ns)
+        .get(name)
+        .await
+        .map(|d| serde_json::to_string(&d.status).unwrap_or_default());
+    let rss = Api::<ReplicaSet>::namespaced(cluster.client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|rs| {
+                    format!(
+                        "{} {:?}",
+                        rs.name_any(),
+                        rs.status.as_ref().map(|s| s.replicas)
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+    let pods = Api::<Pod>::namespaced(cluster.client.clone(), ns)
+        .list(&ListParams::default().labels(&format!("app={name}")))
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p.name_any(),
+                        serde_json::to_string(&p.status).unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+        });
+    format!("Deployment status: {d:?}; ReplicaSets: {rss:?}; pods: {pods:?}")
+}
+
 /// How many of `names` carry our in-progress record now.
 async fn in_progress(cluster: &Cluster, ns: &str, names_: &[&str]) -> Result<usize> {
     let api = Api::<Deployment>::namespaced(cluster.client.clone(), ns);
@@ -576,12 +616,15 @@ async fn scenario_rollout(
         deployment(cluster, ns, name, app).await?;
     }
     for name in ROLLED {
-        wait_for(
+        let waited = wait_for(
             Duration::from_secs(90),
             &format!("{name}'s uninjected pod to run"),
             || all_pods(cluster, ns, name, None),
         )
-        .await?;
+        .await;
+        if let Err(e) = waited {
+            bail!("{e}; {}", describe(cluster, ns, name).await);
+        }
     }
     let spec1 = spec(agent, "http://collector-1.monitoring:4318");
     cluster
