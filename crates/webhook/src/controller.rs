@@ -297,14 +297,20 @@ impl Controller {
     async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut recent = HashMap::new();
         let mut was_leader = false;
+        let mut last_round = Instant::now() - Duration::from_secs(1);
         loop {
             tokio::select! {
                 _ = self.changed.notified() => {}
                 _ = tokio::time::sleep(self.resync) => {}
                 _ = stop.changed() => return,
             }
-            // Coalesce a burst of events (a rollout changes many pods) into one round.
+            // Coalesce a burst of events (a rollout changes many pods) into one round, and
+            // never more than a round a second, however busy the cluster.
             tokio::time::sleep(Duration::from_millis(300)).await;
+            if let Some(wait) = Duration::from_secs(1).checked_sub(last_round.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+            last_round = Instant::now();
             let leader = self.leadership.is_leader();
             self.metrics.leader.set(i64::from(leader));
             if leader != was_leader {

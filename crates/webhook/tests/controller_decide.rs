@@ -586,9 +586,9 @@ fn a_deployment_created_before_its_instrumentation_is_restarted_once_it_exists()
     assert!(matches!(&plan(&w, &none(), t(0), limits(1)).actions[..],
         [Action::Start { target, .. }] if *target == want));
 
-    // Not opted in (namespace without the annotation, workload without it): held.
+    // Not opted in (namespace without the annotation, workload without it): not even looked at.
     let w = facts::workloads(&cluster(vec![v1.clone()], false, java.clone()), &options);
-    assert!(!w[0].opted_in);
+    assert!(w.is_empty(), "{w:?}");
 
     // Injected from v1, then the endpoint changes: outdated, restarted for v2.
     let mut injected = java.clone();
@@ -602,6 +602,19 @@ fn a_deployment_created_before_its_instrumentation_is_restarted_once_it_exists()
     let want2 = format!("java=shop/otel@{}", spec_hash(&v2.spec));
     assert!(matches!(&plan(&w, &none(), t(0), limits(1)).actions[..],
         [Action::Start { target, .. }] if *target == want2));
+}
+
+#[test]
+fn only_namespaces_with_an_opted_in_workload_or_a_rollout_of_ours_are_read() {
+    let java = json!({"instrumentation.opentelemetry.io/inject-java": "true"});
+    let mut s = cluster(vec![inst("http://c:4318")], false, java);
+    assert!(facts::relevant(&s).workloads.is_empty());
+    assert!(facts::relevant(&s).pods.is_empty());
+    // A rollout of ours in flight is followed even after the opt-in is gone.
+    s.workloads[0]["metadata"]["annotations"] = json!({names::IN_PROGRESS: "{}"});
+    let r = facts::relevant(&s);
+    assert_eq!((r.workloads.len(), r.pods.len()), (2, 1));
+    assert_eq!(r.instrumentations.len(), 1);
 }
 
 #[test]

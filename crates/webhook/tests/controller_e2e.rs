@@ -45,8 +45,9 @@ const SELECTOR_LABEL: &str = "otel-inject-controller-e2e";
 const FIELD_MANAGER: &str = "otel-inject-controller-e2e";
 const JAVA: &str = "instrumentation.opentelemetry.io/inject-java";
 const INJECTED: &str = "otel-inject.dev/injected";
-/// Short, so the undo scenario is quick; long enough for a busybox pod to start on the node.
-const ROLLOUT_TIMEOUT: &str = "20s";
+/// Short, so the undo scenario is quick; long enough for a busybox pod to start on a node that
+/// other tests keep busy (rollouts took close to 20 s each under such load).
+const ROLLOUT_TIMEOUT: &str = "30s";
 const MAX_CONCURRENT: usize = 2;
 
 struct Proc {

@@ -286,9 +286,46 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{}...", &text[..end])
 }
 
+/// The part of `snapshot` the decision can act on: the namespaces with a workload that opted in
+/// or carries a rollout of ours, whole (their pods, ReplicaSets, everything `status` groups);
+/// other namespaces are left out before `status`'s report, which would otherwise decide about
+/// every pod of the cluster on every round. Namespaces and Instrumentations stay whole (an
+/// annotation may name an Instrumentation in another namespace).
+pub fn relevant(snapshot: &Snapshot) -> Snapshot {
+    let namespace = |v: &Value| str_at(v, "/metadata/namespace").to_string();
+    let keep: std::collections::HashSet<String> = snapshot
+        .workloads
+        .iter()
+        .filter(|w| WorkloadKind::parse(str_at(w, "/kind")).is_some())
+        .filter(|w| {
+            opted_in(snapshot.namespaces.get(str_at(w, "/metadata/namespace")), w)
+                || annotation(w, "/metadata/annotations", names::IN_PROGRESS).is_some()
+        })
+        .map(namespace)
+        .collect();
+    Snapshot {
+        namespaces: snapshot.namespaces.clone(),
+        instrumentations: snapshot.instrumentations.clone(),
+        workloads: snapshot
+            .workloads
+            .iter()
+            .filter(|w| keep.contains(str_at(w, "/metadata/namespace")))
+            .cloned()
+            .collect(),
+        pods: snapshot
+            .pods
+            .iter()
+            .filter(|p| keep.contains(str_at(p, "/metadata/namespace")))
+            .cloned()
+            .collect(),
+    }
+}
+
 /// Every Deployment, StatefulSet and DaemonSet that asks for instrumentation or carries a
 /// rollout of ours, with what the decision needs.
 pub fn workloads(snapshot: &Snapshot, options: &InjectOptions) -> Vec<Workload> {
+    let relevant = relevant(snapshot);
+    let snapshot = &relevant;
     let rows: HashMap<(String, String, String), PodCounts> = report(snapshot, &Filter::default())
         .into_iter()
         .map(|r| ((r.namespace, r.kind, r.name), r.pods))
