@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use otel_inject::{cli::Cli, commands, logging};
+use otel_inject::{
+    cli::{Cli, Command},
+    commands, logging, server,
+};
 
 // A review is parsed into thousands of small JSON nodes and freed again; mimalloc's
 // thread-local free lists make that markedly cheaper than glibc's malloc under load.
@@ -18,6 +21,7 @@ fn main() -> ExitCode {
     logging::init(cli.log_format, &cli.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(blocking_threads(&cli.command))
         .build()
     {
         Ok(rt) => rt,
@@ -27,4 +31,22 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(runtime.block_on(commands::run(cli.command)))
+}
+
+/// The blocking pool's size. `serve` decides each review on it, at most `max_reviews` at a
+/// time (server.rs); a pool of that size, plus two threads for file writes, keeps the thread
+/// count bounded, and with it the memory mimalloc keeps per thread. Unbounded, tokio started a
+/// new thread whenever a review arrived while the last one was still winding down: ~20 threads
+/// at 8 connections, and RSS from 25 to 70 MiB. Other commands keep tokio's default.
+fn blocking_threads(command: &Command) -> usize {
+    match command {
+        Command::Serve(args) => {
+            let reviews = args
+                .timeouts
+                .max_concurrent_reviews
+                .map_or_else(server::default_max_reviews, |n| n as usize);
+            reviews.max(1) + 2
+        }
+        _ => 512,
+    }
 }
