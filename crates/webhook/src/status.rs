@@ -51,7 +51,8 @@ pub struct StatusArgs {
     #[arg(long, value_parser = parse_language)]
     pub language: Option<Language>,
     /// Output format: a table, or a JSON array with one object per workload (kind, namespace,
-    /// name, languages, pods {injected, outdated, notInjected}, reasons [{reason, pods}]).
+    /// name, languages, pods {injected, outdated, notInjected}, reasons [{reason, pods}], and
+    /// rolloutUndone when the rollout controller undid its rollout there).
     #[arg(short = 'o', long, value_enum, default_value_t = StatusFormat::Table)]
     pub output: StatusFormat,
     /// Time allowed for reading the cluster.
@@ -343,6 +344,9 @@ pub fn table(rows: &[WorkloadStatus]) -> String {
         line(&mut out, &row.each_ref().map(String::as_str));
         for reason in &r.reasons {
             let _ = writeln!(out, "    {} pod(s) {}", reason.pods, reason.reason);
+        }
+        if let Some(undone) = &r.rollout_undone {
+            let _ = writeln!(out, "    {undone}");
         }
     }
     out

@@ -238,3 +238,32 @@ fn the_language_filter_and_a_namespace_annotation() {
     let names: Vec<&str> = java.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, vec!["plain", "py"]);
 }
+
+/// A workload whose rollout the controller undid says so, with the controller's reason.
+#[test]
+fn an_undone_rollout_is_reported_with_its_reason() {
+    let mut snapshot = Snapshot::default();
+    snapshot.workloads.push(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": "shop", "uid": "d1",
+            "annotations": {"otel-inject.dev/rollout-failed":
+                "{\"for\":\"java=shop/otel@0123456789ab\",\"reason\":\"pods not ready after 5m: ErrImageNeverPull\",\"at\":\"2026-12-02T10:00:00Z\"}"}},
+        "spec": {"template": {"metadata": {"annotations": {
+            "instrumentation.opentelemetry.io/inject-java": "true"}}}}
+    }));
+    let rows = report(&snapshot, &Filter::default());
+    let r = row(&rows, "Deployment", "api");
+    let undone = r.rollout_undone.as_deref().unwrap_or_default();
+    assert!(undone.contains("ErrImageNeverPull"), "{undone}");
+    assert!(undone.contains("java=shop/otel@0123456789ab"), "{undone}");
+    assert!(undone.contains("2026-12-02T10:00:00Z"), "{undone}");
+    let json = serde_json::to_value(&rows).unwrap_or_default();
+    assert_eq!(json[0]["rolloutUndone"].as_str(), Some(undone));
+    assert!(table(&rows).contains("ErrImageNeverPull"));
+
+    // Without the record, no such field in the JSON.
+    snapshot.workloads[0]["metadata"]["annotations"] = serde_json::json!({});
+    let rows = report(&snapshot, &Filter::default());
+    let json = serde_json::to_value(&rows).unwrap_or_default();
+    assert!(json[0].get("rolloutUndone").is_none(), "{json}");
+}

@@ -12,6 +12,8 @@ use otel_inject_lib::{
     mutate, InjectOptions, Instrumentation, Language, NamespaceInfo, Outcome, PodContext,
 };
 use serde::Serialize;
+
+use crate::controller::decide::names::FAILED;
 use serde_json::Value;
 
 /// What the report is made from.
@@ -51,6 +53,33 @@ pub struct WorkloadStatus {
     pub pods: PodCounts,
     /// Why pods are outdated or not injected, with how many pods each.
     pub reasons: Vec<ReasonCount>,
+    /// The rollout `otel-inject controller` started here and undid, when it did: why, and
+    /// when. Not retried until the Instrumentation changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_undone: Option<String>,
+}
+
+/// The controller's record of an undone rollout (`{"for", "reason", "at"}`), in words.
+fn rollout_undone(w: &Value) -> Option<String> {
+    let raw = annotations_at(w, "/metadata/annotations").remove(FAILED)?;
+    let Ok(record) = serde_json::from_str::<Value>(&raw) else {
+        return Some(format!(
+            "otel-inject controller undid a rollout (its {FAILED} record does not parse: {raw})"
+        ));
+    };
+    let text = |k: &str| {
+        record
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    Some(format!(
+        "otel-inject controller undid its rollout at {} (for {}): {}; it tries again when the Instrumentation changes",
+        text("at"),
+        text("for"),
+        text("reason")
+    ))
 }
 
 /// Pods by state.
@@ -150,6 +179,7 @@ struct Workload {
     /// Languages asked for on the workload's own metadata instead of its template.
     misplaced: Vec<Language>,
     states: Vec<PodState>,
+    rollout_undone: Option<String>,
 }
 
 /// The report, one entry per workload that asks for instrumentation, sorted by namespace, kind
@@ -202,6 +232,7 @@ pub fn report(snapshot: &Snapshot, filter: &Filter) -> Vec<WorkloadStatus> {
                 languages,
                 misplaced,
                 states: Vec::new(),
+                rollout_undone: rollout_undone(w),
             },
         );
     }
@@ -233,6 +264,7 @@ pub fn report(snapshot: &Snapshot, filter: &Filter) -> Vec<WorkloadStatus> {
             ),
             misplaced: Vec::new(),
             states: Vec::new(),
+            rollout_undone: None,
         });
         let state = pod_state(pod, ns, &snapshot.instrumentations, entry);
         entry.states.push(state);
@@ -282,6 +314,7 @@ fn summarise(w: Workload) -> WorkloadStatus {
         languages: languages.iter().map(|l| l.to_string()).collect(),
         pods,
         reasons,
+        rollout_undone: w.rollout_undone,
     }
 }
 
