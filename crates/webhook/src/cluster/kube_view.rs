@@ -1,11 +1,10 @@
-//! The cluster view fed by the Kubernetes API: reflector caches of Instrumentations (full
-//! objects, all namespaces) and of Namespaces, ReplicaSets and Jobs (metadata only, and only
-//! the fields a decision reads, to keep memory flat on big clusters). A ReplicaSet created a
-//! moment ago may not have reached the cache when its first pods arrive, so an owner miss
-//! falls back to one direct GET.
+//! The cluster view fed by the Kubernetes API: a reflector cache of Instrumentations (full
+//! objects, all namespaces; there are few) and a [`MetadataCache`] of Namespaces, ReplicaSets
+//! and Jobs, fed by metadata-only watches and keeping only the fields a decision reads, so that
+//! memory stays flat on big clusters. A ReplicaSet created a moment ago may not have reached the
+//! cache when its first pods arrive, so an owner miss falls back to one direct GET.
 
 use std::{
-    collections::BTreeMap,
     fmt::Debug,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -19,28 +18,31 @@ use k8s_openapi::{
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{
-    api::{Api, PartialObjectMeta},
+    api::Api,
     runtime::{
-        reflector::{self, ObjectRef, Store},
+        reflector::{self, Store},
         watcher, WatchStreamExt,
     },
     Client, Resource,
 };
 use otel_inject_lib::instrumentation::StoredInstrumentation;
 use otel_inject_lib::{Instrumentation, NamespaceInfo, OwnerKey, OwnerObject};
-use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 
-use super::ClusterView;
+use super::{
+    metadata_cache::{Applied, Cache, MetadataCache, OwnerKind},
+    slim_meta::{SlimKind, SlimMeta},
+    ClusterView,
+};
 
-/// Reflector-backed view. Cheap to share behind an `Arc`.
+type OnError = Arc<dyn Fn(&'static str, String) + Send + Sync>;
+
+/// Watch-backed view. Cheap to share behind an `Arc`.
 pub struct KubeView {
     client: Client,
     /// Read leniently: a CR without `spec` (the CRD allows it) must not stop the cache.
     instrumentations: Store<StoredInstrumentation>,
-    namespaces: Store<PartialObjectMeta<Namespace>>,
-    replicasets: Store<PartialObjectMeta<ReplicaSet>>,
-    jobs: Store<PartialObjectMeta<Job>>,
+    metadata: Arc<MetadataCache>,
     synced: Arc<[(&'static str, AtomicBool); 4]>,
 }
 
@@ -52,95 +54,76 @@ impl Debug for KubeView {
     }
 }
 
-/// Drops what no decision reads from cached metadata (managed fields, labels, annotations of
-/// owners): on a cluster with thousands of ReplicaSets this is most of the memory.
-fn slim_owner_meta(meta: &mut ObjectMeta) {
-    meta.managed_fields = None;
-    meta.annotations = None;
-    meta.labels = None;
-    meta.finalizers = None;
-}
-
-fn slim_namespace_meta(meta: &mut ObjectMeta) {
-    meta.managed_fields = None;
-    meta.finalizers = None;
-}
+/// Indexes into `synced`, in the order `readiness` names them.
+const INSTRUMENTATIONS: usize = 0;
+const NAMESPACES: usize = 1;
+const REPLICASETS: usize = 2;
+const JOBS: usize = 3;
 
 impl KubeView {
     /// Starts the watches. Errors are passed to `on_error` (for logs and metrics) and the
     /// watches retry with backoff; the view reports ready once every cache has listed once.
-    pub fn start(
-        client: Client,
-        on_error: Arc<dyn Fn(&'static str, String) + Send + Sync>,
-    ) -> (Arc<Self>, Vec<JoinHandle<()>>) {
+    pub fn start(client: Client, on_error: OnError) -> (Arc<Self>, Vec<JoinHandle<()>>) {
         let synced = Arc::new([
             ("instrumentations", AtomicBool::new(false)),
             ("namespaces", AtomicBool::new(false)),
             ("replicasets", AtomicBool::new(false)),
             ("jobs", AtomicBool::new(false)),
         ]);
+        let metadata = Arc::new(MetadataCache::new());
         let mut tasks = Vec::new();
-        let config = watcher::Config::default();
 
         let (instrumentations, writer) = reflector::store();
         let stream = watcher(
             Api::<StoredInstrumentation>::all(client.clone()),
-            config.clone(),
+            watcher::Config::default(),
         )
         .default_backoff()
         .modify(|i| i.meta_mut().managed_fields = None)
         .reflect(writer);
-        tasks.push(drive("instrumentations", stream, on_error.clone()));
+        tasks.push(drive_reflector(
+            synced[INSTRUMENTATIONS].0,
+            stream,
+            on_error.clone(),
+        ));
+        let (store, flags) = (instrumentations.clone(), synced.clone());
+        tasks.push(tokio::spawn(async move {
+            if store.wait_until_ready().await.is_ok() {
+                flags[INSTRUMENTATIONS].1.store(true, Ordering::Release);
+            }
+        }));
 
-        let (namespaces, writer) = reflector::store();
-        let stream = watcher(
-            Api::<PartialObjectMeta<Namespace>>::all(client.clone()),
-            config.clone(),
-        )
-        .default_backoff()
-        .modify(|n: &mut PartialObjectMeta<Namespace>| slim_namespace_meta(&mut n.metadata))
-        .reflect(writer);
-        tasks.push(drive("namespaces", stream, on_error.clone()));
-
-        let (replicasets, writer) = reflector::store();
-        let stream = watcher(
-            Api::<PartialObjectMeta<ReplicaSet>>::all(client.clone()),
-            config.clone(),
-        )
-        .default_backoff()
-        .modify(|r: &mut PartialObjectMeta<ReplicaSet>| slim_owner_meta(&mut r.metadata))
-        .reflect(writer);
-        tasks.push(drive("replicasets", stream, on_error.clone()));
-
-        let (jobs, writer) = reflector::store();
-        let stream = watcher(Api::<PartialObjectMeta<Job>>::all(client.clone()), config)
-            .default_backoff()
-            .modify(|j: &mut PartialObjectMeta<Job>| slim_owner_meta(&mut j.metadata))
-            .reflect(writer);
-        tasks.push(drive("jobs", stream, on_error));
-
-        tasks.push(mark_ready(instrumentations.clone(), synced.clone(), 0));
-        tasks.push(mark_ready(namespaces.clone(), synced.clone(), 1));
-        tasks.push(mark_ready(replicasets.clone(), synced.clone(), 2));
-        tasks.push(mark_ready(jobs.clone(), synced.clone(), 3));
+        let feed = |cache, index| Feed {
+            cache,
+            index,
+            metadata: metadata.clone(),
+            synced: synced.clone(),
+            on_error: on_error.clone(),
+        };
+        tasks.push(watch_metadata::<Namespace>(
+            &client,
+            feed(Cache::Namespaces, NAMESPACES),
+        ));
+        tasks.push(watch_metadata::<ReplicaSet>(
+            &client,
+            feed(Cache::Owners(OwnerKind::ReplicaSet), REPLICASETS),
+        ));
+        tasks.push(watch_metadata::<Job>(
+            &client,
+            feed(Cache::Owners(OwnerKind::Job), JOBS),
+        ));
 
         let view = Arc::new(Self {
             client,
             instrumentations,
-            namespaces,
-            replicasets,
-            jobs,
+            metadata,
             synced,
         });
         (view, tasks)
     }
 }
 
-fn drive<S, K, E>(
-    name: &'static str,
-    stream: S,
-    on_error: Arc<dyn Fn(&'static str, String) + Send + Sync>,
-) -> JoinHandle<()>
+fn drive_reflector<S, K, E>(name: &'static str, stream: S, on_error: OnError) -> JoinHandle<()>
 where
     S: futures::Stream<Item = Result<watcher::Event<K>, E>> + Send + 'static,
     E: std::fmt::Display,
@@ -155,40 +138,58 @@ where
     })
 }
 
-fn mark_ready<K>(
-    store: Store<K>,
-    synced: Arc<[(&'static str, AtomicBool); 4]>,
+/// Where one metadata watch delivers.
+struct Feed {
+    cache: Cache,
     index: usize,
-) -> JoinHandle<()>
-where
-    K: Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
-{
+    metadata: Arc<MetadataCache>,
+    synced: Arc<[(&'static str, AtomicBool); 4]>,
+    on_error: OnError,
+}
+
+/// A metadata-only list and watch of every `K` (the API server sends `PartialObjectMetadata`),
+/// each object parsed straight into the few fields kept ([`SlimMeta`]) and reduced to a cache
+/// entry as it arrives.
+fn watch_metadata<K: SlimKind>(client: &Client, feed: Feed) -> JoinHandle<()> {
+    let stream = watcher(
+        Api::<SlimMeta<K>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff();
     tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            synced[index].1.store(true, Ordering::Release);
+        let name = feed.synced[feed.index].0;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(event) => {
+                    if feed.metadata.apply(feed.cache, metadata_event(event)) == Applied::Listed {
+                        feed.synced[feed.index].1.store(true, Ordering::Release);
+                    }
+                }
+                Err(e) => (feed.on_error)(name, e.to_string()),
+            }
         }
     })
 }
 
-fn owner_from_meta(kind: &str, meta: &ObjectMeta) -> OwnerObject {
-    OwnerObject {
-        kind: kind.to_string(),
-        name: meta.name.clone().unwrap_or_default(),
-        uid: meta.uid.clone().unwrap_or_default(),
-        owner_references: meta.owner_references.clone().unwrap_or_default(),
+fn metadata_event<K>(event: watcher::Event<SlimMeta<K>>) -> watcher::Event<ObjectMeta> {
+    use watcher::Event::*;
+    match event {
+        Apply(o) => Apply(o.metadata),
+        Delete(o) => Delete(o.metadata),
+        Init => Init,
+        InitApply(o) => InitApply(o.metadata),
+        InitDone => InitDone,
     }
 }
 
-fn get_meta<K>(
-    store: &Store<PartialObjectMeta<K>>,
-    namespace: &str,
-    name: &str,
-) -> Option<Arc<PartialObjectMeta<K>>>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + 'static,
-{
-    store.get(&ObjectRef::new(name).within(namespace))
+fn owner_from_meta(kind: OwnerKind, meta: ObjectMeta) -> OwnerObject {
+    OwnerObject {
+        kind: kind.as_str().to_string(),
+        name: meta.name.unwrap_or_default(),
+        uid: meta.uid.unwrap_or_default(),
+        owner_references: meta.owner_references.unwrap_or_default(),
+    }
 }
 
 impl ClusterView for KubeView {
@@ -207,13 +208,7 @@ impl ClusterView for KubeView {
     }
 
     fn namespace(&self, name: &str) -> Option<NamespaceInfo> {
-        let ns = self.namespaces.get(&ObjectRef::new(name))?;
-        let to_map = |m: &Option<BTreeMap<String, String>>| m.clone().unwrap_or_default();
-        Some(NamespaceInfo {
-            name: name.to_string(),
-            labels: to_map(&ns.metadata.labels),
-            annotations: to_map(&ns.metadata.annotations),
-        })
+        self.metadata.namespace(name)
     }
 
     fn instrumentations(&self, namespace: &str) -> Vec<Arc<Instrumentation>> {
@@ -226,14 +221,8 @@ impl ClusterView for KubeView {
     }
 
     fn owner(&self, namespace: &str, key: &OwnerKey) -> Option<OwnerObject> {
-        if key.kind.eq_ignore_ascii_case("ReplicaSet") {
-            get_meta(&self.replicasets, namespace, &key.name)
-                .map(|r| owner_from_meta("ReplicaSet", &r.metadata))
-        } else if key.kind.eq_ignore_ascii_case("Job") {
-            get_meta(&self.jobs, namespace, &key.name).map(|j| owner_from_meta("Job", &j.metadata))
-        } else {
-            None
-        }
+        self.metadata
+            .owner(OwnerKind::parse(&key.kind)?, namespace, &key.name)
     }
 
     fn fetch_owner<'a>(
@@ -242,29 +231,34 @@ impl ClusterView for KubeView {
         key: &'a OwnerKey,
     ) -> BoxFuture<'a, Result<Option<OwnerObject>, String>> {
         Box::pin(async move {
-            let result = if key.kind.eq_ignore_ascii_case("ReplicaSet") {
-                Api::<ReplicaSet>::namespaced(self.client.clone(), namespace)
-                    .get_metadata_opt(&key.name)
-                    .await
-                    .map(|o| o.map(|r| owner_from_meta("ReplicaSet", &r.metadata)))
-            } else if key.kind.eq_ignore_ascii_case("Job") {
-                Api::<Job>::namespaced(self.client.clone(), namespace)
-                    .get_metadata_opt(&key.name)
-                    .await
-                    .map(|o| o.map(|j| owner_from_meta("Job", &j.metadata)))
-            } else {
-                Ok(None)
+            let Some(kind) = OwnerKind::parse(&key.kind) else {
+                return Ok(None);
             };
-            result.map_err(|e| e.to_string())
+            let found = match kind {
+                OwnerKind::ReplicaSet => {
+                    Api::<ReplicaSet>::namespaced(self.client.clone(), namespace)
+                        .get_metadata_opt(&key.name)
+                        .await
+                        .map(|o| o.map(|r| r.metadata))
+                }
+                OwnerKind::Job => Api::<Job>::namespaced(self.client.clone(), namespace)
+                    .get_metadata_opt(&key.name)
+                    .await
+                    .map(|o| o.map(|j| j.metadata)),
+            };
+            found
+                .map(|o| o.map(|meta| owner_from_meta(kind, meta)))
+                .map_err(|e| e.to_string())
         })
     }
 
     fn cache_sizes(&self) -> Vec<(&'static str, usize)> {
+        let [namespaces, replicasets, jobs] = self.metadata.sizes();
         vec![
             ("instrumentations", self.instrumentations.len()),
-            ("namespaces", self.namespaces.len()),
-            ("replicasets", self.replicasets.len()),
-            ("jobs", self.jobs.len()),
+            ("namespaces", namespaces),
+            ("replicasets", replicasets),
+            ("jobs", jobs),
         ]
     }
 }

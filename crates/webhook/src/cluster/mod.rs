@@ -1,10 +1,13 @@
 //! The webhook's read-only view of the cluster: Namespaces, Instrumentations and the owner
-//! objects (ReplicaSets, Jobs) a decision needs. One trait, two implementations: reflector
-//! caches fed by the Kubernetes API ([`kube_view`]) and objects loaded from files ([`static_view`]).
+//! objects (ReplicaSets, Jobs) a decision needs. One trait, two implementations: caches fed by
+//! watches of the Kubernetes API ([`kube_view`], [`metadata_cache`]) and objects loaded from
+//! files ([`static_view`]).
 
 pub mod fields;
 pub mod kube_view;
+pub mod metadata_cache;
 pub mod objects;
+pub mod slim_meta;
 pub mod static_view;
 
 use std::{sync::Arc, time::Duration};
