@@ -250,6 +250,14 @@ pub struct TimeoutArgs {
     pub max_concurrent_reviews: Option<u32>,
 }
 
+impl TimeoutArgs {
+    /// Reviews decided at once: `--max-concurrent-reviews`, else two per CPU.
+    pub fn max_reviews(&self) -> usize {
+        self.max_concurrent_reviews
+            .map_or_else(crate::server::default_max_reviews, |n| n as usize)
+    }
+}
+
 /// Decision switches (defaults are the operator's).
 #[derive(Debug, Args, Clone)]
 #[command(next_help_heading = "Injection")]

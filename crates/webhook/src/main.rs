@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use otel_inject::{
     cli::{Cli, Command},
-    commands, logging, server,
+    commands, logging,
 };
 
 // A review is parsed into thousands of small JSON nodes and freed again; mimalloc's
@@ -40,13 +40,7 @@ fn main() -> ExitCode {
 /// at 8 connections, and RSS from 25 to 70 MiB. Other commands keep tokio's default.
 fn blocking_threads(command: &Command) -> usize {
     match command {
-        Command::Serve(args) => {
-            let reviews = args
-                .timeouts
-                .max_concurrent_reviews
-                .map_or_else(server::default_max_reviews, |n| n as usize);
-            reviews.max(1) + 2
-        }
+        Command::Serve(args) => args.timeouts.max_reviews().max(1) + 2,
         _ => 512,
     }
 }

@@ -401,10 +401,7 @@ pub async fn run(args: ServeArgs) -> u8 {
             shutdown_delay: args.timeouts.shutdown_delay,
             drain: args.timeouts.drain_timeout,
             max_connections: args.timeouts.max_connections as usize,
-            max_reviews: args
-                .timeouts
-                .max_concurrent_reviews
-                .map_or_else(server::default_max_reviews, |n| n as usize),
+            max_reviews: args.timeouts.max_reviews(),
             ..Timeouts::default()
         },
         client_ca: args.tls.client_ca.clone(),
