@@ -13,7 +13,7 @@ use otel_inject_lib::{
 };
 use serde::Serialize;
 
-use crate::controller::decide::names::FAILED;
+use crate::controller::decide::{names::FAILED, Failed};
 use serde_json::Value;
 
 /// What the report is made from.
@@ -62,23 +62,14 @@ pub struct WorkloadStatus {
 /// The controller's record of an undone rollout (`{"for", "reason", "at"}`), in words.
 fn rollout_undone(w: &Value) -> Option<String> {
     let raw = annotations_at(w, "/metadata/annotations").remove(FAILED)?;
-    let Ok(record) = serde_json::from_str::<Value>(&raw) else {
+    let Ok(record) = serde_json::from_str::<Failed>(&raw) else {
         return Some(format!(
             "otel-inject controller undid a rollout (its {FAILED} record does not parse: {raw})"
         ));
     };
-    let text = |k: &str| {
-        record
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string()
-    };
     Some(format!(
         "otel-inject controller undid its rollout at {} (for {}): {}; it tries again when the Instrumentation changes",
-        text("at"),
-        text("for"),
-        text("reason")
+        record.at, record.target, record.reason
     ))
 }
 
