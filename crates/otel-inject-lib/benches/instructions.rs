@@ -54,11 +54,10 @@ fn main() {
         std::process::exit(2);
     };
     let world = World::shop();
-    let review = |ann| review_bytes(ann);
     let body = match case.as_str() {
-        "floor" | "dotnet" => review(dotnet_annotations()),
-        "three" => review(three_agents_annotations()),
-        "java" | "nodejs" | "python" => review(one_language_annotations(case)),
+        "floor" | "dotnet" => review_bytes(dotnet_annotations()),
+        "three" => review_bytes(three_agents_annotations()),
+        "java" | "nodejs" | "python" => review_bytes(one_language_annotations(case)),
         _ => Vec::new(),
     };
     let wide = case

@@ -1,9 +1,9 @@
 //! Env list edits on one container, with the operator's semantics: append-if-absent,
 //! prepend-if-absent, concatenate in place, move to the end.
 
-use crate::json::Field;
 use serde_json::{json, Value};
 
+use crate::json::Field;
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::container;
 

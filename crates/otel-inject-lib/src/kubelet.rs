@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::json::Field;
 use serde_json::Value;
 
+use crate::json::Field;
 use crate::pod::{container, PodView};
 use crate::resource_attributes::expand_references;
 

@@ -2,11 +2,11 @@
 //! recorded. The patch is therefore exactly what produced the mutated pod, it only ever names
 //! paths we add or change, and later steps see earlier ones (indices stay right).
 
-use crate::json::Field;
 use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
 use jsonptr::PointerBuf;
 use serde_json::Value;
 
+use crate::json::Field;
 use crate::pod::ContainerList;
 
 /// A JSON pointer built from tokens; `~` and `/` in tokens are escaped (`~0`, `~1`).
@@ -67,9 +67,21 @@ fn stub_index(v: &Value) -> Option<usize> {
     }
 }
 
-/// The original's container `index` of list `list` (`containers`, `initContainers`).
-fn original_container<'v>(original: &'v Value, list: &str, index: usize) -> Option<&'v Value> {
+/// The original container that `v`, when it is a stub in list `list` (`containers`,
+/// `initContainers`), stands for.
+fn stands_for<'v>(original: &'v Value, list: &str, v: &Value) -> Option<&'v Value> {
+    let index = stub_index(v)?;
     original.field("spec")?.field(list)?.as_array()?.get(index)
+}
+
+/// The stub of container `c`, at `index` in its list.
+fn stub(index: usize, c: &Value) -> Value {
+    let mut stub = serde_json::Map::with_capacity(2);
+    if let Some(name) = c.field("name") {
+        stub.insert("name".into(), name.clone());
+    }
+    stub.insert(STUB.into(), Value::from(index));
+    Value::Object(stub)
 }
 
 const LISTS: [&str; 2] = ["containers", "initContainers"];
@@ -87,18 +99,7 @@ fn skeleton(pod: &Value) -> Value {
                 for (sk, sv) in spec {
                     let copied = match (sk.as_str(), sv) {
                         (list, Value::Array(items)) if LISTS.contains(&list) => Value::Array(
-                            items
-                                .iter()
-                                .enumerate()
-                                .map(|(i, c)| {
-                                    let mut stub = serde_json::Map::with_capacity(2);
-                                    if let Some(name) = c.field("name") {
-                                        stub.insert("name".into(), name.clone());
-                                    }
-                                    stub.insert(STUB.into(), Value::from(i));
-                                    Value::Object(stub)
-                                })
-                                .collect(),
+                            items.iter().enumerate().map(|(i, c)| stub(i, c)).collect(),
                         ),
                         _ => sv.clone(),
                     };
@@ -148,9 +149,7 @@ impl<'a> PatchBuilder<'a> {
                 self.doc.field_mut("spec").and_then(|s| s.field_mut(list))
             {
                 for c in items.iter_mut() {
-                    if let Some(full) =
-                        stub_index(c).and_then(|i| original_container(original, list, i))
-                    {
+                    if let Some(full) = stands_for(original, list, c) {
                         *c = full.clone();
                     }
                 }
@@ -180,8 +179,8 @@ impl<'a> PatchBuilder<'a> {
                 _ => return None,
             };
             if depth == 2 && tokens[0] == "spec" {
-                if let Some(i) = stub_index(cur) {
-                    cur = original_container(self.original, tokens[1], i)?;
+                if let Some(full) = stands_for(self.original, tokens[1], cur) {
+                    cur = full;
                 }
             }
         }
@@ -198,8 +197,8 @@ impl<'a> PatchBuilder<'a> {
                 _ => return None,
             };
             if depth == 2 && tokens[0] == "spec" {
-                if let Some(i) = stub_index(cur) {
-                    *cur = original_container(original, tokens[1], i)?.clone();
+                if let Some(full) = stands_for(original, tokens[1], cur) {
+                    *cur = full.clone();
                 }
             }
         }
@@ -281,10 +280,10 @@ impl<'a> PatchBuilder<'a> {
             return;
         }
         let mut value = a.remove(index);
-        if let (["spec", list], Some(i)) = (path, stub_index(&value)) {
-            value = original_container(self.original, list, i)
-                .cloned()
-                .unwrap_or(Value::Null);
+        if let ["spec", list] = path {
+            if let Some(full) = stands_for(self.original, list, &value) {
+                value = full.clone();
+            }
         }
         let idx = index.to_string();
         let op = with_token(path, &idx, |path| RemoveOperation { path });

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::json::Field;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Map, Value};
+
+use crate::json::Field;
 
 /// Which list of the pod spec a container lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

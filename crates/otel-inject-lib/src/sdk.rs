@@ -3,12 +3,12 @@
 //! resource attributes, propagators, sampler) in the operator's order, with
 //! `OTEL_RESOURCE_ATTRIBUTES` last so its `$(VAR)` references resolve.
 
-use crate::json::Field;
 use serde_json::{json, Value};
 
 use crate::context::{NamespaceInfo, OwnerObject};
 use crate::env;
 use crate::instrumentation::Instrumentation;
+use crate::json::Field;
 use crate::names::{annotation, attr, env as envn, label};
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, PodView};

@@ -6,9 +6,9 @@
 //! default user is root, which the kubelet would refuse). A container that runs as root keeps
 //! running as root: we never add `runAsNonRoot` ourselves.
 
-use crate::json::Field;
 use serde_json::{json, Map, Value};
 
+use crate::json::Field;
 use crate::pod::PodView;
 
 /// The UID the copy runs as when the pod demands non-root without naming a UID.

@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::json::Field;
 use serde_json::{json, Value};
 
 use crate::annotations::{AnnotationError, Language};
@@ -24,6 +23,7 @@ use crate::context::NamespaceInfo;
 use crate::decision::Reason;
 use crate::env;
 use crate::instrumentation::{AgentBlock, EnvVar, Instrumentation, LanguageSpec};
+use crate::json::Field;
 use crate::names::DEFAULT_VOLUME_SIZE_LIMIT;
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};

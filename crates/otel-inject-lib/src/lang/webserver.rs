@@ -19,12 +19,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::json::Field;
 use serde_json::{json, Map, Value};
 
 use super::Defaults;
 use crate::env;
 use crate::instrumentation::{EnvVar, Instrumentation};
+use crate::json::Field;
 use crate::names::{attr, env as envn};
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
