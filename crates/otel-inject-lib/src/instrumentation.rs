@@ -412,7 +412,7 @@ impl InstrumentationSpec {
     }
 }
 
-pub use crate::crd::{crd_yaml, CRD_HEADER};
+pub use crate::crd::CRD_HEADER;
 
 /// An `Instrumentation` as a watch or a list delivers it. The operator's CRD (and ours) lets a
 /// CR leave out `spec`, which the derived type requires; one such CR would fail a whole list

@@ -62,8 +62,7 @@ pub async fn run(command: Command) -> u8 {
         Command::Status(args) => status::run(args).await,
         Command::Check(args) => crate::check::run(args).await,
         Command::Controller(args) => crate::controller::run(*args).await,
-        // Byte for byte the checked-in deploy/otel-inject/base/crd-instrumentation.yaml.
-        Command::Crd => match otel_inject_lib::crd::crd_yaml() {
+        Command::Crd => match crd_yaml() {
             Ok(yaml) => write_out(yaml.as_bytes()),
             Err(e) => {
                 eprintln!("otel-inject: cannot render the CRD: {e}");
@@ -71,6 +70,20 @@ pub async fn run(command: Command) -> u8 {
             }
         },
     }
+}
+
+/// The Instrumentation CRD as `otel-inject crd` prints it: byte for byte the checked-in
+/// `deploy/otel-inject/base/crd-instrumentation.yaml` (the `crd` test pins that file), written
+/// by our YAML writer so that kubectl reads it back as exactly the library's [`crd()`].
+///
+/// [`crd()`]: otel_inject_lib::crd::crd
+pub fn crd_yaml() -> Result<String, serde_json::Error> {
+    let value = serde_json::to_value(otel_inject_lib::crd::crd())?;
+    Ok(format!(
+        "{}{}",
+        otel_inject_lib::crd::CRD_HEADER,
+        crate::yaml::render(&value)
+    ))
 }
 
 type OfflineFuture = std::pin::Pin<

@@ -244,7 +244,7 @@ async fn wait_ready(p: &mut Proc) -> Result<()> {
 /// pods created in `probe_ns` until the API server calls it.
 async fn start_webhook(cluster: &Cluster, dir: &Path, probe_ns: &str) -> Result<Proc> {
     let crd: CustomResourceDefinition =
-        serde_yaml::from_str(&otel_inject_lib::instrumentation::crd_yaml()?)?;
+        serde_yaml::from_str(&otel_inject::commands::crd_yaml()?)?;
     let crds = Api::<CustomResourceDefinition>::all(cluster.client.clone());
     crds.patch(
         "instrumentations.opentelemetry.io",

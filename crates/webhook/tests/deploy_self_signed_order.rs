@@ -167,7 +167,7 @@ impl Run {
             .is_none()
         {
             let crd: CustomResourceDefinition =
-                serde_yaml::from_str(&otel_inject_lib::instrumentation::crd_yaml()?)?;
+                serde_yaml::from_str(&otel_inject::commands::crd_yaml()?)?;
             crds.create(&PostParams::default(), &crd).await?;
         }
         Ok(())

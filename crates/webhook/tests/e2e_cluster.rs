@@ -559,7 +559,7 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
 }
 
 async fn scenario_crd(cluster: &Cluster) -> Result<String> {
-    let yaml = otel_inject_lib::instrumentation::crd_yaml()?;
+    let yaml = otel_inject::commands::crd_yaml()?;
     let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml)?;
     let api = Api::<CustomResourceDefinition>::all(cluster.client.clone());
     api.patch(

@@ -292,11 +292,11 @@ fn binary_exit_codes_and_messages() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes:"), "{out}");
 
-    // `otel-inject crd` prints what is checked in under deploy/ (the lib's test pins that file).
+    // `otel-inject crd` prints what is checked in under deploy/ (the crd test pins that file).
     let (code, out, err) = run(&["crd"], "");
     assert_eq!(code, 0, "{err}");
     assert!(
-        out == otel_inject_lib::crd::crd_yaml().expect("CRD"),
+        out == otel_inject::commands::crd_yaml().expect("CRD"),
         "`otel-inject crd` printed something else than crd_yaml():\n{out}"
     );
 
