@@ -30,6 +30,8 @@ PODS=${PODS:-200}
 SETTLE=${SETTLE:-5}
 PORT=${PORT:-18643}
 METRICS_PORT=${METRICS_PORT:-19643}
+# The allocator as deploy/ runs it (the webhook container's env); MIMALLOC_PURGE_DELAY=10 is mimalloc's default.
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY-0}
 STATE=${STATE:-$HOME/.cache/otel-inject-bench/cluster-scale}
 LABEL=otel-inject.dev/bench=cluster-scale
 PROBE_NS=cs-probe

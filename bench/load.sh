@@ -28,6 +28,8 @@ P99_BOUND_MS=${P99_BOUND_MS:-2}
 LOG=${LOG:-info}
 PORT=${PORT:-18443}
 METRICS_PORT=${METRICS_PORT:-19090}
+# The allocator as deploy/ runs it (the webhook container's env); MIMALLOC_PURGE_DELAY=10 is mimalloc's default.
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY-0}
 
 for tool in wrk oha curl python3; do
   command -v "$tool" >/dev/null || {
