@@ -19,6 +19,15 @@
 # probe pods have a nodeSelector no node matches, so they stay Pending. Each measurement is
 # written to $STATE/<binary sha>-<objects>.env; `bytes per cached object` needs an `empty`
 # measurement of the same binary. Not part of `cargo test`: filling takes minutes on 2 cores.
+#
+# k8s-local keeps its etcd data, so a population left in the e2e cluster slows every later test
+# run. A throwaway second instance keeps it apart (same binaries, its own ports and data):
+#   export K8S_LOCAL_HOME=~/.cache/otel-inject-bench/k8s-cs ETCD_CLIENT_PORT=22379 \
+#     ETCD_PEER_PORT=22380 APISERVER_PORT=16443 KCM_PORT=20257
+#   mkdir -p $K8S_LOCAL_HOME && ln -sfn ~/.cache/k8s-local/bin $K8S_LOCAL_HOME/bin
+#   ../shared/k8s-local/up.sh && export KUBECONFIG=$K8S_LOCAL_HOME/kubeconfig
+#   bench/cluster-scale.sh empty && bench/cluster-scale.sh full
+#   WIPE=1 ../shared/k8s-local/down.sh     # instead of `clean`
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
