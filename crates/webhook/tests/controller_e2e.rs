@@ -243,8 +243,7 @@ async fn wait_ready(p: &mut Proc) -> Result<()> {
 /// The CRD (as e2e_cluster.rs applies it), the webhook on the host registered by URL, and
 /// pods created in `probe_ns` until the API server calls it.
 async fn start_webhook(cluster: &Cluster, dir: &Path, probe_ns: &str) -> Result<Proc> {
-    let crd: CustomResourceDefinition =
-        serde_yaml::from_str(&otel_inject::commands::crd_yaml()?)?;
+    let crd: CustomResourceDefinition = serde_yaml::from_str(&otel_inject::commands::crd_yaml()?)?;
     let crds = Api::<CustomResourceDefinition>::all(cluster.client.clone());
     crds.patch(
         "instrumentations.opentelemetry.io",

@@ -193,6 +193,12 @@ fn owner_from_meta(kind: OwnerKind, meta: ObjectMeta) -> OwnerObject {
 }
 
 impl ClusterView for KubeView {
+    fn reads_never_block(&self) -> bool {
+        // The caches are in memory; their lock is held for one map operation at a time (a relist
+        // sweep at most).
+        true
+    }
+
     fn readiness(&self) -> Result<(), String> {
         let pending: Vec<&str> = self
             .synced

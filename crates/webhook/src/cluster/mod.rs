@@ -44,6 +44,13 @@ pub trait ClusterView: Send + Sync {
     }
     /// Object counts per cache, for the metrics.
     fn cache_sizes(&self) -> Vec<(&'static str, usize)>;
+    /// Whether every synchronous read above returns from memory within microseconds (no I/O,
+    /// no lock held across I/O). Only then may the server decide a small review on the
+    /// connection's own worker thread; a view that may wait keeps the default, and each of its
+    /// decisions runs on the blocking pool, where it holds up no other request.
+    fn reads_never_block(&self) -> bool {
+        false
+    }
 }
 
 /// `why` of an owner that simply does not exist (as opposed to a failed lookup).

@@ -60,6 +60,11 @@ pub fn default_instrumentation() -> Result<Instrumentation, String> {
 }
 
 impl ClusterView for StaticView {
+    fn reads_never_block(&self) -> bool {
+        // Objects loaded from files, in memory.
+        true
+    }
+
     fn readiness(&self) -> Result<(), String> {
         Ok(())
     }
