@@ -63,9 +63,16 @@ fn header(req_headers: &http::HeaderMap, name: http::header::HeaderName) -> Opti
     req_headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The matched route, from the `MatchedPath` extension of each axum version the features name.
+/// axum 0.7 and 0.8 each insert their own type, so a router of a version whose feature is off
+/// gives no route (and the span is named by the method alone).
 fn route<B>(req: &http::Request<B>) -> Option<String> {
     #[cfg(feature = "axum")]
     if let Some(p) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return Some(p.as_str().to_string());
+    }
+    #[cfg(feature = "axum-07")]
+    if let Some(p) = req.extensions().get::<axum07::extract::MatchedPath>() {
         return Some(p.as_str().to_string());
     }
     let _ = req;
