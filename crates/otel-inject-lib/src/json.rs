@@ -12,16 +12,73 @@ use serde_json::{Map, Value};
 /// Objects up to this many members are scanned; larger ones are hashed.
 const SCAN_MAX: usize = 16;
 
-/// `get`/`get_mut` for the lib's own lookups, by a scan on small objects.
+/// `get` for the lib's own lookups, by a scan on small objects.
 pub(crate) trait Field {
     /// Member `key` of an object (`None` for anything else).
     fn field(&self, key: &str) -> Option<&Value>;
-    /// Member `key` of an object, mutably.
-    fn field_mut(&mut self, key: &str) -> Option<&mut Value>;
     /// Member `key` when it is a string.
     #[inline]
     fn str_field(&self, key: &str) -> Option<&str> {
         self.field(key).and_then(Value::as_str)
+    }
+}
+
+/// Read access to a JSON value, whether it is the original pod's (`&Value`) or the working copy
+/// of the patch builder (`patch::Current`): the accessors of `pod::container` serve both.
+pub(crate) trait JsonView<'v>: Copy {
+    /// Member `key` of an object (`None` for anything else).
+    fn member(self, key: &str) -> Option<Self>;
+    /// The number of elements of an array (0 for anything else).
+    fn len(self) -> usize;
+    /// Element `i` of an array.
+    fn item(self, i: usize) -> Option<Self>;
+    /// The string, when this is one.
+    fn string(self) -> Option<&'v str>;
+    /// Whether this is `null`.
+    fn is_null(self) -> bool;
+    /// A copy as a `Value`.
+    fn to_value(self) -> Value;
+    /// The elements of an array, in order (none for anything else).
+    fn items(self) -> impl Iterator<Item = Self> {
+        (0..self.len()).filter_map(move |i| self.item(i))
+    }
+    /// The index of the first element of an array whose member `key` is the string `value`
+    /// (an env var by name: the lookup a mutation makes most).
+    fn position(self, key: &str, value: &str) -> Option<usize> {
+        self.items()
+            .position(|e| e.member(key).and_then(Self::string) == Some(value))
+    }
+}
+
+impl<'v> JsonView<'v> for &'v Value {
+    #[inline]
+    fn member(self, key: &str) -> Option<Self> {
+        self.field(key)
+    }
+    #[inline]
+    fn len(self) -> usize {
+        self.as_array().map_or(0, Vec::len)
+    }
+    #[inline]
+    fn item(self, i: usize) -> Option<Self> {
+        self.as_array()?.get(i)
+    }
+    #[inline]
+    fn string(self) -> Option<&'v str> {
+        self.as_str()
+    }
+    #[inline]
+    fn is_null(self) -> bool {
+        Value::is_null(self)
+    }
+    fn to_value(self) -> Value {
+        self.clone()
+    }
+    #[inline]
+    fn position(self, key: &str, value: &str) -> Option<usize> {
+        self.as_array()?
+            .iter()
+            .position(|e| e.str_field(key) == Some(value))
     }
 }
 
@@ -34,17 +91,6 @@ impl Field for Map<String, Value> {
             self.get(key)
         }
     }
-
-    #[inline]
-    fn field_mut(&mut self, key: &str) -> Option<&mut Value> {
-        if self.len() <= SCAN_MAX {
-            self.iter_mut()
-                .find(|(k, _)| k.as_str() == key)
-                .map(|(_, v)| v)
-        } else {
-            self.get_mut(key)
-        }
-    }
 }
 
 impl Field for Value {
@@ -52,14 +98,6 @@ impl Field for Value {
     fn field(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Object(m) => m.field(key),
-            _ => None,
-        }
-    }
-
-    #[inline]
-    fn field_mut(&mut self, key: &str) -> Option<&mut Value> {
-        match self {
-            Value::Object(m) => m.field_mut(key),
             _ => None,
         }
     }
@@ -80,8 +118,5 @@ mod tests {
         let large = Value::Object(large);
         assert_eq!(large.field("k99"), Some(&json!(99)));
         assert_eq!(large.field("k100"), None);
-        let mut v = small.clone();
-        *v.field_mut("name").unwrap_or(&mut Value::Null) = json!("c");
-        assert_eq!(v.str_field("name"), Some("c"));
     }
 }

@@ -133,10 +133,12 @@ fn default_container(pod: &PodView<'_>, argo: bool) -> Option<String> {
 
 /// Every container by name, regular containers winning over init containers of the same name
 /// (as `find_container` has it, and the operator).
-fn container_index<'a>(pod: &PodView<'a>) -> HashMap<&'a str, (ContainerList, usize)> {
+fn container_index<'a>(
+    names: impl Fn(ContainerList) -> Vec<&'a str>,
+) -> HashMap<&'a str, (ContainerList, usize)> {
     let mut index = HashMap::new();
     for list in [ContainerList::Regular, ContainerList::Init] {
-        for (i, name) in pod.container_names(list).into_iter().enumerate() {
+        for (i, name) in names(list).into_iter().enumerate() {
             index.entry(name).or_insert((list, i));
         }
     }
@@ -384,7 +386,7 @@ impl Injection<'_, '_> {
         };
         // Names looked up in one index, not one scan of the pod per listed name: a pod that
         // lists thousands of containers costs linear time.
-        let in_pod = container_index(&self.pod);
+        let in_pod = container_index(|list| self.pod.container_names(list));
         let mut init_targets: Vec<(usize, String)> = Vec::new();
         let mut regular_targets: Vec<String> = Vec::new();
         for name in &wanted {
@@ -454,7 +456,7 @@ impl Injection<'_, '_> {
         // The working copy's own index: an earlier language's pod step may have inserted an
         // init container, which moves the init containers after it.
         let in_copy: HashMap<String, ContainerRef> =
-            container_index(&PodView::new(self.builder.doc()))
+            container_index(|list| self.builder.container_names(list))
                 .into_iter()
                 .map(|(n, (list, index))| (n.to_string(), ContainerRef { list, index }))
                 .collect();
@@ -472,7 +474,7 @@ impl Injection<'_, '_> {
                 Some(Reason::InvalidAnnotation(e.clone()))
             } else {
                 p.unit
-                    .validate(self.builder.container(cref), cref.list, &cx)
+                    .validate(&self.builder.container(cref).as_value(), cref.list, &cx)
             };
             if let Some(reason) = skip {
                 out.containers.push(ContainerDecision {

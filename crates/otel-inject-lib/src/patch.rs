@@ -1,13 +1,15 @@
-//! Builds the RFC 6902 patch by applying each operation to a working copy of the pod as it is
-//! recorded. The patch is therefore exactly what produced the mutated pod, it only ever names
-//! paths we add or change, and later steps see earlier ones (indices stay right).
+//! Builds the RFC 6902 patch, and reads the pod as the operations recorded so far leave it. The
+//! patch is therefore exactly what produced the mutated pod, it only ever names paths we add or
+//! change, and later steps see earlier ones (indices stay right).
+
+use std::borrow::Cow;
 
 use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
 use jsonptr::PointerBuf;
 use serde_json::Value;
 
-use crate::json::Field;
-use crate::pod::ContainerList;
+use crate::json::{Field, JsonView};
+use crate::pod::{container, ContainerList};
 
 /// A JSON pointer built from tokens; `~` and `/` in tokens are escaped (`~0`, `~1`).
 pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
@@ -25,18 +27,9 @@ pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
     PointerBuf::parse(s).unwrap_or_default()
 }
 
-/// Records operations and applies them to a working copy.
-///
-/// The working copy does not copy the containers up front: each starts as a stub (its name,
-/// and where it is in the original) and is copied from the original the first time an
-/// operation writes into it. Most of a pod is its containers' env and mounts, and most
-/// containers of a pod are never targeted; the copy of the whole pod was a third of a
-/// mutation's instructions. Reads of a container go to the original until it is copied.
-#[derive(Debug, Clone)]
-pub struct PatchBuilder<'a> {
-    original: &'a Value,
-    doc: Value,
-    ops: Vec<PatchOperation>,
+/// The pointer to member or element `last` of the value at `path`.
+fn child_pointer(path: &[&str], last: &str) -> PointerBuf {
+    pointer(path.iter().copied().chain(std::iter::once(last)))
 }
 
 /// Where a container is: its list and index in the working copy.
@@ -48,70 +41,233 @@ pub struct ContainerRef {
     pub index: usize,
 }
 
-fn with_token<R>(path: &[&str], last: &str, f: impl FnOnce(PointerBuf) -> R) -> R {
-    f(pointer(path.iter().copied().chain(std::iter::once(last))))
+/// Records operations, and reads the pod as they leave it.
+///
+/// Nothing of the pod is copied: the working copy is the original overlaid with the
+/// operations. An object or array that an operation writes into is opened into the list of
+/// its members (each still the original's, borrowed), and what an operation adds is read from
+/// the operation itself. Copying the target containers, then cloning every added value into
+/// both the copy and the operation, and dropping the copy, was most of a mutation's
+/// instructions.
+#[derive(Debug, Clone)]
+pub struct PatchBuilder<'a> {
+    original: &'a Value,
+    doc: Node<'a>,
+    ops: Vec<PatchOperation>,
 }
 
-/// The member of a stub that holds the container's index in the original. No Kubernetes
-/// field can be called this (a NUL is not a valid key there), and stubs never reach a patch.
-const STUB: &str = "\u{0}otel-inject: index in the original";
+/// One value of the working copy.
+#[derive(Debug, Clone)]
+enum Node<'a> {
+    /// As in the original pod.
+    Original(&'a Value),
+    /// What operation `i` added, unchanged since.
+    Added(usize),
+    /// A copy of what an operation added, for a later operation to write into (rare).
+    Owned(Value),
+    /// An object an operation wrote into: its members, in order.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+    /// An array an operation wrote into.
+    Array(Vec<Node<'a>>),
+}
 
-/// The original index a stub stands for.
-fn stub_index(v: &Value) -> Option<usize> {
-    match v {
-        Value::Object(m) if m.len() <= 2 => m
-            .field(STUB)
-            .and_then(Value::as_u64)
-            .and_then(|i| usize::try_from(i).ok()),
-        _ => None,
+/// The value operation `i` added.
+fn added(ops: &[PatchOperation], i: usize) -> &Value {
+    static NULL: Value = Value::Null;
+    match ops.get(i) {
+        Some(PatchOperation::Add(op)) => &op.value,
+        _ => &NULL,
     }
 }
 
-/// The original container that `v`, when it is a stub in list `list` (`containers`,
-/// `initContainers`), stands for.
-fn stands_for<'v>(original: &'v Value, list: &str, v: &Value) -> Option<&'v Value> {
-    let index = stub_index(v)?;
-    original.field("spec")?.field(list)?.as_array()?.get(index)
-}
-
-/// The stub of container `c`, at `index` in its list.
-fn stub(index: usize, c: &Value) -> Value {
-    let mut stub = serde_json::Map::with_capacity(2);
-    if let Some(name) = c.field("name") {
-        stub.insert("name".into(), name.clone());
-    }
-    stub.insert(STUB.into(), Value::from(index));
-    Value::Object(stub)
-}
-
-const LISTS: [&str; 2] = ["containers", "initContainers"];
-
-/// The pod with every container replaced by its stub.
-fn skeleton(pod: &Value) -> Value {
-    let Value::Object(pod) = pod else {
-        return pod.clone();
-    };
-    let mut out = serde_json::Map::with_capacity(pod.len());
-    for (k, v) in pod {
-        let copied = match (k.as_str(), v) {
-            ("spec", Value::Object(spec)) => {
-                let mut spec_out = serde_json::Map::with_capacity(spec.len());
-                for (sk, sv) in spec {
-                    let copied = match (sk.as_str(), sv) {
-                        (list, Value::Array(items)) if LISTS.contains(&list) => Value::Array(
-                            items.iter().enumerate().map(|(i, c)| stub(i, c)).collect(),
-                        ),
-                        _ => sv.clone(),
-                    };
-                    spec_out.insert(sk.clone(), copied);
-                }
-                Value::Object(spec_out)
+/// Turns an object or array into its members, so that one of them can be written.
+fn open<'a>(node: &mut Node<'a>, ops: &[PatchOperation]) {
+    let opened = match node {
+        Node::Original(v) => {
+            let v: &'a Value = v;
+            match v {
+                Value::Object(m) => Node::Object(
+                    m.iter()
+                        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Node::Original(v)))
+                        .collect(),
+                ),
+                Value::Array(a) => Node::Array(a.iter().map(Node::Original).collect()),
+                _ => return,
             }
-            _ => v.clone(),
+        }
+        Node::Added(i) => {
+            let v = added(ops, *i);
+            if !(v.is_object() || v.is_array()) {
+                return;
+            }
+            *node = Node::Owned(v.clone());
+            return open(node, ops);
+        }
+        Node::Owned(v) => match std::mem::take(v) {
+            Value::Object(m) => Node::Object(
+                m.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), Node::Owned(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Node::Array(a.into_iter().map(Node::Owned).collect()),
+            other => Node::Owned(other),
+        },
+        Node::Object(_) | Node::Array(_) => return,
+    };
+    *node = opened;
+}
+
+/// The node at `tokens`, opened for a write.
+fn walk<'n, 'a>(
+    mut cur: &'n mut Node<'a>,
+    ops: &[PatchOperation],
+    tokens: &[&str],
+) -> Option<&'n mut Node<'a>> {
+    for t in tokens {
+        open(cur, ops);
+        cur = match cur {
+            Node::Object(m) => m.iter_mut().find(|(k, _)| k == t).map(|(_, n)| n)?,
+            Node::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
+            _ => return None,
         };
-        out.insert(k.clone(), copied);
     }
-    Value::Object(out)
+    open(cur, ops);
+    Some(cur)
+}
+
+/// Sets member `key` of an opened object to `node`.
+fn set<'a>(members: &mut Vec<(Cow<'a, str>, Node<'a>)>, key: &str, node: Node<'a>) {
+    match members.iter_mut().find(|(k, _)| k == key) {
+        Some((_, n)) => *n = node,
+        None => members.push((Cow::Owned(key.to_string()), node)),
+    }
+}
+
+/// A value of the working copy, to read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Current<'b> {
+    at: At<'b>,
+    ops: &'b [PatchOperation],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum At<'b> {
+    /// An opened object or array.
+    Node(&'b Node<'b>),
+    /// A value as the original or an operation has it.
+    Value(&'b Value),
+}
+
+impl<'b> Current<'b> {
+    fn new(node: &'b Node<'b>, ops: &'b [PatchOperation]) -> Self {
+        let at = match node {
+            Node::Original(v) => At::Value(v),
+            Node::Owned(v) => At::Value(v),
+            Node::Added(i) => At::Value(added(ops, *i)),
+            Node::Object(_) | Node::Array(_) => At::Node(node),
+        };
+        Self { at, ops }
+    }
+
+    fn value(v: &'b Value, ops: &'b [PatchOperation]) -> Self {
+        Self {
+            at: At::Value(v),
+            ops,
+        }
+    }
+
+    /// The value, borrowed unless operations wrote into it (then a copy).
+    pub(crate) fn as_value(self) -> Cow<'b, Value> {
+        match self.at {
+            At::Value(v) => Cow::Borrowed(v),
+            At::Node(_) => Cow::Owned(self.to_value()),
+        }
+    }
+
+    /// Whether this is `v`.
+    fn equals(self, v: &Value) -> bool {
+        match self.at {
+            At::Value(own) => own == v,
+            At::Node(_) => self.to_value() == *v,
+        }
+    }
+}
+
+impl<'b> JsonView<'b> for Current<'b> {
+    fn member(self, key: &str) -> Option<Self> {
+        match self.at {
+            At::Value(v) => v.field(key).map(|v| Self::value(v, self.ops)),
+            At::Node(Node::Object(m)) => m
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, n)| Self::new(n, self.ops)),
+            At::Node(_) => None,
+        }
+    }
+
+    fn len(self) -> usize {
+        match self.at {
+            At::Value(v) => v.len(),
+            At::Node(Node::Array(a)) => a.len(),
+            At::Node(_) => 0,
+        }
+    }
+
+    fn item(self, i: usize) -> Option<Self> {
+        match self.at {
+            At::Value(v) => v.item(i).map(|v| Self::value(v, self.ops)),
+            At::Node(Node::Array(a)) => a.get(i).map(|n| Self::new(n, self.ops)),
+            At::Node(_) => None,
+        }
+    }
+
+    fn string(self) -> Option<&'b str> {
+        match self.at {
+            At::Value(v) => v.as_str(),
+            At::Node(_) => None,
+        }
+    }
+
+    fn is_null(self) -> bool {
+        matches!(self.at, At::Value(Value::Null))
+    }
+
+    fn position(self, key: &str, value: &str) -> Option<usize> {
+        match self.at {
+            At::Value(v) => v.position(key, value),
+            At::Node(Node::Array(a)) => a.iter().position(|n| {
+                let found = match n {
+                    Node::Original(v) => v.field(key),
+                    Node::Owned(v) => v.field(key),
+                    Node::Added(i) => added(self.ops, *i).field(key),
+                    Node::Object(_) | Node::Array(_) => {
+                        return Self::new(n, self.ops).member(key).and_then(Self::string)
+                            == Some(value)
+                    }
+                };
+                found.and_then(Value::as_str) == Some(value)
+            }),
+            At::Node(_) => None,
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self.at {
+            At::Value(v) => v.clone(),
+            At::Node(Node::Object(m)) => Value::Object(
+                m.iter()
+                    .map(|(k, n)| (k.to_string(), Self::new(n, self.ops).to_value()))
+                    .collect(),
+            ),
+            At::Node(Node::Array(a)) => Value::Array(
+                a.iter()
+                    .map(|n| Self::new(n, self.ops).to_value())
+                    .collect(),
+            ),
+            // `new` puts no other node here.
+            At::Node(_) => Value::Null,
+        }
+    }
 }
 
 impl<'a> PatchBuilder<'a> {
@@ -119,16 +275,14 @@ impl<'a> PatchBuilder<'a> {
     pub fn new(original: &'a Value) -> Self {
         Self {
             original,
-            doc: skeleton(original),
+            doc: Node::Original(original),
             ops: Vec::new(),
         }
     }
 
-    /// The working copy, with every recorded operation applied, except that a container no
-    /// operation wrote into is a stub holding only its name: read containers with
-    /// [`Self::container`].
-    pub fn doc(&self) -> &Value {
-        &self.doc
+    /// The working copy: the original with every recorded operation applied.
+    pub(crate) fn doc(&self) -> Current<'_> {
+        Current::new(&self.doc, &self.ops)
     }
 
     /// The recorded operations.
@@ -141,118 +295,69 @@ impl<'a> PatchBuilder<'a> {
         }
     }
 
-    /// The operations and the mutated document (every container in full).
-    pub fn finish(mut self) -> (Patch, Value) {
-        let original = self.original;
-        for list in LISTS {
-            if let Some(Value::Array(items)) =
-                self.doc.field_mut("spec").and_then(|s| s.field_mut(list))
-            {
-                for c in items.iter_mut() {
-                    if let Some(full) = stands_for(original, list, c) {
-                        *c = full.clone();
-                    }
-                }
-            }
-        }
+    /// The operations and the mutated document.
+    pub fn finish(self) -> (Patch, Value) {
+        let doc = self.doc().to_value();
         if cfg!(debug_assertions) {
-            let mut replayed = original.clone();
+            let mut replayed = self.original.clone();
             let applied = json_patch::patch(&mut replayed, &self.ops);
             debug_assert!(
-                applied.is_ok() && replayed == self.doc,
+                applied.is_ok() && replayed == doc,
                 "the recorded patch does not reproduce the working copy: {applied:?}"
             );
         }
-        (Patch(self.ops), self.doc)
+        (Patch(self.ops), doc)
     }
 
-    // Operations are applied to the working copy directly (one walk, no pointer parsing) and
-    // recorded as RFC 6902 operations; in debug builds `finish` replays the record with
-    // json-patch and checks it lands on the same document.
+    // Each write opens the path to its parent in the working copy (one walk, no pointer
+    // parsing) and records an RFC 6902 operation; in debug builds `finish` replays the record
+    // with json-patch on the original and checks it lands on the working copy.
 
-    fn get(&self, tokens: &[&str]) -> Option<&Value> {
-        let mut cur = &self.doc;
-        for (depth, t) in tokens.iter().enumerate() {
-            cur = match cur {
-                Value::Object(m) => m.field(t)?,
-                Value::Array(a) => a.get(t.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-            if depth == 2 && tokens[0] == "spec" {
-                if let Some(full) = stands_for(self.original, tokens[1], cur) {
-                    cur = full;
-                }
-            }
-        }
-        Some(cur)
+    /// Records `add` of `value` at `path`; the working copy reads it from there.
+    fn record(ops: &mut Vec<PatchOperation>, path: PointerBuf, value: Value) -> Node<'a> {
+        ops.push(PatchOperation::Add(AddOperation { path, value }));
+        Node::Added(ops.len() - 1)
     }
 
-    fn get_mut(&mut self, tokens: &[&str]) -> Option<&mut Value> {
-        let original = self.original;
-        let mut cur = &mut self.doc;
-        for (depth, t) in tokens.iter().enumerate() {
-            cur = match cur {
-                Value::Object(m) => m.field_mut(t)?,
-                Value::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
-            if depth == 2 && tokens[0] == "spec" {
-                if let Some(full) = stands_for(original, tokens[1], cur) {
-                    *cur = full.clone();
-                }
-            }
-        }
-        Some(cur)
-    }
-
-    /// Puts `value` at `path` (an object member or a new array element at the end), creating
-    /// nothing above it: when the parent does not exist, nothing is done or recorded.
+    /// Puts `value` at `path` (an object member), creating nothing above it: when the parent
+    /// is not an object, nothing is done or recorded.
     fn add_at(&mut self, path: &[&str], value: Value) {
         let Some((last, parent)) = path.split_last() else {
             return;
         };
-        let done = match self.get_mut(parent) {
-            Some(Value::Object(m)) => {
-                m.insert((*last).to_string(), value.clone());
-                true
-            }
-            _ => false,
-        };
-        if done {
-            self.ops.push(PatchOperation::Add(AddOperation {
-                path: pointer(path.iter().copied()),
-                value,
-            }));
+        let Self { doc, ops, .. } = self;
+        if let Some(Node::Object(m)) = walk(doc, ops, parent) {
+            set(
+                m,
+                last,
+                Self::record(ops, pointer(path.iter().copied()), value),
+            );
         }
     }
 
     /// Sets `key` in the object at `parent`, creating the object when it is absent or null.
     pub fn set_member(&mut self, parent: &[&str], key: &str, value: Value) {
-        match self.get_mut(parent) {
-            Some(Value::Object(m)) => {
-                if m.field(key) == Some(&value) {
-                    return;
-                }
-                m.insert(key.to_string(), value.clone());
-                let op = with_token(parent, key, |path| AddOperation { path, value });
-                self.ops.push(PatchOperation::Add(op));
-            }
-            _ => {
-                let mut obj = serde_json::Map::new();
-                obj.insert(key.to_string(), value);
-                self.add_at(parent, Value::Object(obj));
+        let Self { doc, ops, .. } = self;
+        let Some(Node::Object(m)) = walk(doc, ops, parent) else {
+            let mut obj = serde_json::Map::new();
+            obj.insert(key.to_string(), value);
+            return self.add_at(parent, Value::Object(obj));
+        };
+        if let Some((_, n)) = m.iter().find(|(k, _)| k == key) {
+            if Current::new(n, ops).equals(&value) {
+                return;
             }
         }
+        set(m, key, Self::record(ops, child_pointer(parent, key), value));
     }
 
     /// Appends to the array at `path`, creating it when it is absent or null.
     pub fn push(&mut self, path: &[&str], value: Value) {
-        match self.get_mut(path) {
-            Some(Value::Array(a)) => {
-                let idx = a.len().to_string();
-                a.push(value.clone());
-                let op = with_token(path, &idx, |path| AddOperation { path, value });
-                self.ops.push(PatchOperation::Add(op));
+        let Self { doc, ops, .. } = self;
+        match walk(doc, ops, path) {
+            Some(Node::Array(a)) => {
+                let at = child_pointer(path, &a.len().to_string());
+                a.push(Self::record(ops, at, value));
             }
             _ => self.add_at(path, Value::Array(vec![value])),
         }
@@ -260,12 +365,11 @@ impl<'a> PatchBuilder<'a> {
 
     /// Inserts into the array at `path` before `index`, creating the array when absent.
     pub fn insert(&mut self, path: &[&str], index: usize, value: Value) {
-        match self.get_mut(path) {
-            Some(Value::Array(a)) if index <= a.len() => {
-                a.insert(index, value.clone());
-                let idx = index.to_string();
-                let op = with_token(path, &idx, |path| AddOperation { path, value });
-                self.ops.push(PatchOperation::Add(op));
+        let Self { doc, ops, .. } = self;
+        match walk(doc, ops, path) {
+            Some(Node::Array(a)) if index <= a.len() => {
+                let at = child_pointer(path, &index.to_string());
+                a.insert(index, Self::record(ops, at, value));
             }
             _ => self.push(path, value),
         }
@@ -273,43 +377,62 @@ impl<'a> PatchBuilder<'a> {
 
     /// Moves array element `index` at `path` to the end (remove, then append).
     pub fn move_to_end(&mut self, path: &[&str], index: usize) {
-        let Some(Value::Array(a)) = self.get_mut(path) else {
+        let Self { doc, ops, .. } = self;
+        let Some(Node::Array(a)) = walk(doc, ops, path) else {
             return;
         };
         if index + 1 >= a.len() {
             return;
         }
-        let mut value = a.remove(index);
-        if let ["spec", list] = path {
-            if let Some(full) = stands_for(self.original, list, &value) {
-                value = full.clone();
-            }
-        }
-        let idx = index.to_string();
-        let op = with_token(path, &idx, |path| RemoveOperation { path });
-        self.ops.push(PatchOperation::Remove(op));
+        let moved = a.remove(index);
+        let value = Current::new(&moved, ops).to_value();
+        let at = child_pointer(path, &index.to_string());
+        ops.push(PatchOperation::Remove(RemoveOperation { path: at }));
         self.push(path, value);
     }
 
     // === containers ===
 
     /// The container at `r` in the working copy.
-    pub fn container(&self, r: ContainerRef) -> &Value {
+    pub(crate) fn container(&self, r: ContainerRef) -> Current<'_> {
         static NULL: Value = Value::Null;
-        let idx = r.index.to_string();
-        self.get(&["spec", r.list.key(), &idx]).unwrap_or(&NULL)
+        self.doc()
+            .member("spec")
+            .and_then(|s| s.member(r.list.key()))
+            .and_then(|l| l.item(r.index))
+            .unwrap_or(Current::value(&NULL, &self.ops))
+    }
+
+    /// The names of the containers of one list in the working copy, in order.
+    pub(crate) fn container_names(&self, list: ContainerList) -> Vec<&str> {
+        self.doc()
+            .member("spec")
+            .and_then(|s| s.member(list.key()))
+            .map(|l| l.items().map(container::name).collect())
+            .unwrap_or_default()
+    }
+
+    /// The names of the pod's volumes in the working copy.
+    pub(crate) fn volume_names(&self) -> Vec<&str> {
+        self.doc()
+            .member("spec")
+            .and_then(|s| s.member("volumes"))
+            .map(|l| {
+                l.items()
+                    .filter_map(|v| v.member("name").and_then(JsonView::string))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Finds a container by name in the working copy (regular containers first).
     pub fn find_container(&self, name: &str) -> Option<ContainerRef> {
-        for list in [ContainerList::Regular, ContainerList::Init] {
-            if let Some(Value::Array(a)) = self.get(&["spec", list.key()]) {
-                if let Some(index) = a.iter().position(|c| c.str_field("name") == Some(name)) {
-                    return Some(ContainerRef { list, index });
-                }
-            }
-        }
-        None
+        [ContainerList::Regular, ContainerList::Init]
+            .into_iter()
+            .find_map(|list| {
+                let index = self.container_names(list).iter().position(|n| *n == name)?;
+                Some(ContainerRef { list, index })
+            })
     }
 }
 

@@ -197,20 +197,24 @@ impl<'a> PodView<'a> {
     }
 }
 
-/// Accessors over one container's JSON.
+/// Accessors over one container's JSON: the original pod's, or the patch builder's working copy.
 pub mod container {
     use serde_json::Value;
 
-    use crate::json::Field;
+    use crate::json::{Field, JsonView};
 
     /// The container's name.
-    pub fn name(c: &Value) -> &str {
-        c.str_field("name").unwrap_or("")
+    pub fn name<'v>(c: impl JsonView<'v>) -> &'v str {
+        str_member(c, "name").unwrap_or("")
     }
 
     /// The container's image.
-    pub fn image(c: &Value) -> &str {
-        c.str_field("image").unwrap_or("")
+    pub fn image<'v>(c: impl JsonView<'v>) -> &'v str {
+        str_member(c, "image").unwrap_or("")
+    }
+
+    fn str_member<'v>(c: impl JsonView<'v>, key: &str) -> Option<&'v str> {
+        c.member(key)?.string()
     }
 
     /// The env entries.
@@ -221,41 +225,46 @@ pub mod container {
             .unwrap_or(&[])
     }
 
+    /// Env entry `i`.
+    pub fn env_item<'v, J: JsonView<'v>>(c: J, i: usize) -> Option<J> {
+        c.member("env")?.item(i)
+    }
+
     /// Index of the env entry called `name`.
-    pub fn env_index(c: &Value, name: &str) -> Option<usize> {
-        env(c)
-            .iter()
-            .position(|e| e.str_field("name") == Some(name))
+    pub fn env_index<'v>(c: impl JsonView<'v>, name: &str) -> Option<usize> {
+        c.member("env")?.position("name", name)
     }
 
     /// The env entry called `name`.
-    pub fn env_entry<'a>(c: &'a Value, name: &str) -> Option<&'a Value> {
-        env_index(c, name).map(|i| &env(c)[i])
+    pub fn env_entry<'v, J: JsonView<'v>>(c: J, name: &str) -> Option<J> {
+        let env = c.member("env")?;
+        env.item(env.position("name", name)?)
     }
 
     /// The literal value of env `name` (empty when it has none).
-    pub fn env_value<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
-        env_entry(c, name).map(|e| e.str_field("value").unwrap_or(""))
+    pub fn env_value<'v>(c: impl JsonView<'v>, name: &str) -> Option<&'v str> {
+        env_entry(c, name).map(|e| str_member(e, "value").unwrap_or(""))
     }
 
     /// Whether env `name` is set through `valueFrom`.
-    pub fn env_is_value_from(c: &Value, name: &str) -> bool {
-        env_entry(c, name).is_some_and(|e| e.field("valueFrom").is_some_and(|v| !v.is_null()))
+    pub fn env_is_value_from<'v>(c: impl JsonView<'v>, name: &str) -> bool {
+        env_entry(c, name).is_some_and(|e| e.member("valueFrom").is_some_and(|v| !v.is_null()))
+    }
+
+    /// The values of member `key` of every volume mount.
+    fn mounts<'v>(c: impl JsonView<'v>, key: &str) -> Vec<&'v str> {
+        c.member("volumeMounts")
+            .map(|m| m.items().filter_map(|m| str_member(m, key)).collect())
+            .unwrap_or_default()
     }
 
     /// Names of the volume mounts.
-    pub fn mount_names(c: &Value) -> Vec<&str> {
-        c.field("volumeMounts")
-            .and_then(Value::as_array)
-            .map(|m| m.iter().filter_map(|m| m.str_field("name")).collect())
-            .unwrap_or_default()
+    pub fn mount_names<'v>(c: impl JsonView<'v>) -> Vec<&'v str> {
+        mounts(c, "name")
     }
 
     /// Mount paths of the volume mounts.
-    pub fn mount_paths(c: &Value) -> Vec<&str> {
-        c.field("volumeMounts")
-            .and_then(Value::as_array)
-            .map(|m| m.iter().filter_map(|m| m.str_field("mountPath")).collect())
-            .unwrap_or_default()
+    pub fn mount_paths<'v>(c: impl JsonView<'v>) -> Vec<&'v str> {
+        mounts(c, "mountPath")
     }
 }

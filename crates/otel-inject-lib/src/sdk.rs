@@ -3,12 +3,12 @@
 //! resource attributes, propagators, sampler) in the operator's order, with
 //! `OTEL_RESOURCE_ATTRIBUTES` last so its `$(VAR)` references resolve.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::context::{NamespaceInfo, OwnerObject};
 use crate::env;
 use crate::instrumentation::Instrumentation;
-use crate::json::Field;
+use crate::json::JsonView;
 use crate::names::{annotation, attr, env as envn, label};
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, PodView};
@@ -135,7 +135,11 @@ fn label_or_annotation(pod: &PodView<'_>, use_labels: bool, key: &str, labels: &
 
 /// The operator's `createResourceMap`, except that keys the user already set in the
 /// container's `OTEL_RESOURCE_ATTRIBUTES` are never added again (it re-adds some).
-fn resource_map(inputs: &SdkInputs<'_>, c: &Value, existing: &[&str]) -> ResourceAttributes {
+fn resource_map<'v>(
+    inputs: &SdkInputs<'_>,
+    c: impl JsonView<'v>,
+    existing: &[&str],
+) -> ResourceAttributes {
     let mut res = ResourceAttributes::new();
     let free = |k: &str| !existing.contains(&k);
     if let Some(r) = &inputs.inst.spec.resource {
@@ -198,7 +202,11 @@ fn resource_map(inputs: &SdkInputs<'_>, c: &Value, existing: &[&str]) -> Resourc
     res
 }
 
-fn service_name(inputs: &SdkInputs<'_>, res: &ResourceAttributes, c: &Value) -> String {
+fn service_name<'v>(
+    inputs: &SdkInputs<'_>,
+    res: &ResourceAttributes,
+    c: impl JsonView<'v>,
+) -> String {
     let from_meta = label_or_annotation(
         &inputs.pod,
         inputs.inst.spec.use_labels(),
@@ -231,7 +239,7 @@ fn service_name(inputs: &SdkInputs<'_>, res: &ResourceAttributes, c: &Value) -> 
         .unwrap_or_else(|| container::name(c).to_string())
 }
 
-fn service_version(inputs: &SdkInputs<'_>, c: &Value) -> Option<String> {
+fn service_version<'v>(inputs: &SdkInputs<'_>, c: impl JsonView<'v>) -> Option<String> {
     let v = label_or_annotation(
         &inputs.pod,
         inputs.inst.spec.use_labels(),
@@ -258,7 +266,7 @@ pub(crate) struct Description {
 }
 
 /// Describes container `c` (as it is now) of the pod in `inputs`.
-pub(crate) fn describe(inputs: &SdkInputs<'_>, c: &Value) -> Description {
+pub(crate) fn describe<'v>(inputs: &SdkInputs<'_>, c: impl JsonView<'v>) -> Description {
     let existing: Vec<&str> = container::env_value(c, envn::OTEL_RESOURCE_ATTRIBUTES)
         .map(existing_keys)
         .unwrap_or_default();
@@ -363,10 +371,7 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
         ));
     }
     for (name, mount_path, volume) in mounts {
-        if !PodView::new(b.doc())
-            .volume_names()
-            .contains(&name.as_str())
-        {
+        if !b.volume_names().contains(&name.as_str()) {
             b.push(&["spec", "volumes"], volume);
         }
         if !container::mount_names(b.container(c)).contains(&name.as_str()) {
@@ -461,9 +466,8 @@ pub(crate) fn inject_sdk_config(
         // `valueFrom` is rejected by the API server (the operator writes exactly that, and the
         // pod cannot be created). The user's variable wins, as every user variable does.
         Some(i)
-            if crate::pod::container::env(b.container(c))
-                .get(i)
-                .and_then(|e| e.field("valueFrom"))
+            if container::env_item(b.container(c), i)
+                .and_then(|e| e.member("valueFrom"))
                 .is_some() => {}
         Some(i) if !rendered.is_empty() => {
             let old = existing_value.unwrap_or_default();

@@ -14,6 +14,7 @@ use super::{LangCx, Unit};
 use crate::annotations::Language;
 use crate::decision::Reason;
 use crate::instrumentation::{AgentBlock, ApacheHttpd as ApacheBlock, Instrumentation};
+use crate::json::JsonView;
 use crate::names::DEFAULT_VOLUME_SIZE_LIMIT;
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::container;
@@ -177,7 +178,7 @@ impl Unit for ApacheHttpd {
                 json!({"name": CONFIG_VOLUME, "emptyDir": {"sizeLimit": size}}),
             );
             let clone = webserver::clone_container(
-                b.container(c),
+                &b.container(c).to_value(),
                 CONFIG_VOLUME,
                 vec![
                     "cp".into(),

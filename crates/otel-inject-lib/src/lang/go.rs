@@ -156,9 +156,7 @@ impl Unit for Go {
         ) {
             obj.insert("imagePullPolicy".into(), json!(p));
         }
-        let index = PodView::new(b.doc())
-            .containers(ContainerList::Regular)
-            .len();
+        let index = b.container_names(ContainerList::Regular).len();
         b.push(&["spec", "containers"], sidecar);
         ContainerRef {
             list: ContainerList::Regular,
@@ -176,8 +174,7 @@ impl Unit for Go {
 
     fn pod(&self, b: &mut PatchBuilder, _cx: &LangCx<'_>, _first: &str, _sc: Option<Value>) {
         b.set_member(&["spec"], "shareProcessNamespace", json!(true));
-        let view = PodView::new(b.doc());
-        if !view.volume_names().contains(&KERNEL_DEBUG_VOLUME) {
+        if !b.volume_names().contains(&KERNEL_DEBUG_VOLUME) {
             b.push(
                 &["spec", "volumes"],
                 json!({"name": KERNEL_DEBUG_VOLUME, "hostPath": {"path": KERNEL_DEBUG_PATH}}),

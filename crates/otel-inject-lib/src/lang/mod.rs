@@ -25,7 +25,7 @@ use crate::env;
 use crate::instrumentation::{AgentBlock, EnvVar, Instrumentation, LanguageSpec};
 use crate::json::Field;
 use crate::names::DEFAULT_VOLUME_SIZE_LIMIT;
-use crate::patch::{ContainerRef, PatchBuilder};
+use crate::patch::{ContainerRef, Current, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
 use crate::sdk::{self, Description, SdkInputs};
 
@@ -80,7 +80,7 @@ pub(crate) struct LangCx<'a> {
 impl LangCx<'_> {
     /// Container `c` (as it is now) as the SDK configuration would describe it: for an agent
     /// that takes the service name and resource attributes from a file rather than the env.
-    pub fn describe(&self, c: &Value) -> Description {
+    pub fn describe(&self, c: Current<'_>) -> Description {
         sdk::describe(self.sdk, c)
     }
 
@@ -302,15 +302,14 @@ pub(crate) fn pull_policy(inst: &Instrumentation) -> Option<&str> {
 /// before `first` when it is an init container, so the agent is in place when it runs, else at
 /// the end of the init containers.
 pub(crate) fn add_to_pod(b: &mut PatchBuilder, volume: Value, inits: Vec<Value>, first: &str) {
-    let view = PodView::new(b.doc());
     let Some(main) = inits.first().and_then(|c| c["name"].as_str()) else {
         return;
     };
-    if view.container_names(ContainerList::Init).contains(&main) {
+    if b.container_names(ContainerList::Init).contains(&main) {
         return;
     }
     let vol_name = volume["name"].as_str().unwrap_or_default();
-    if !view.volume_names().contains(&vol_name) {
+    if !b.volume_names().contains(&vol_name) {
         b.push(&["spec", "volumes"], volume);
     }
     for init in inits {

@@ -16,6 +16,7 @@ use super::{LangCx, Unit};
 use crate::annotations::Language;
 use crate::decision::Reason;
 use crate::instrumentation::{AgentBlock, Instrumentation, Nginx as NginxBlock};
+use crate::json::JsonView;
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList};
 
@@ -213,7 +214,7 @@ impl Unit for Nginx {
         if webserver::missing(b, CLONE) {
             webserver::add_volume(b, json!({"name": CONFIG_VOLUME, "emptyDir": {}}));
             let clone = webserver::clone_container(
-                b.container(c),
+                &b.container(c).to_value(),
                 CONFIG_VOLUME,
                 vec!["/bin/sh".into(), "-c".into()],
                 Some(vec![CLONE_SCRIPT.into(), "--".into(), dir.clone()]),

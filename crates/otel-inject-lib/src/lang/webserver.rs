@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use super::Defaults;
 use crate::env;
 use crate::instrumentation::{EnvVar, Instrumentation};
-use crate::json::Field;
+use crate::json::{Field, JsonView};
 use crate::names::{attr, env as envn};
 use crate::patch::{ContainerRef, PatchBuilder};
 use crate::pod::{container, ContainerList, PodView};
@@ -59,15 +59,13 @@ pub(crate) const DEFAULTS: Defaults = Defaults {
 /// Whether the working copy has no init container `name` yet (the operator's
 /// `isApacheInitContainerMissing` / `isNginxInitContainerMissing`).
 pub(crate) fn missing(b: &PatchBuilder, name: &str) -> bool {
-    !PodView::new(b.doc())
-        .container_names(ContainerList::Init)
-        .contains(&name)
+    !b.container_names(ContainerList::Init).contains(&name)
 }
 
 /// Adds `volume` unless the pod has a volume of that name.
 pub(crate) fn add_volume(b: &mut PatchBuilder, volume: Value) {
     let name = volume["name"].as_str().unwrap_or_default();
-    if !PodView::new(b.doc()).volume_names().contains(&name) {
+    if !b.volume_names().contains(&name) {
         b.push(&["spec", "volumes"], volume);
     }
 }
@@ -195,12 +193,14 @@ pub(crate) fn mount_on_app(
     conf_volume: &str,
     conf_dir: &str,
 ) {
-    let mounts: Vec<Value> = b
+    let mounts: Vec<Value> = match b
         .container(c)
-        .field("volumeMounts")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .member("volumeMounts")
+        .map(JsonView::to_value)
+    {
+        Some(Value::Array(mounts)) => mounts,
+        _ => Vec::new(),
+    };
     let kept: Vec<Value> = mounts
         .iter()
         .filter(|m| !at_or_under(m["mountPath"].as_str().unwrap_or_default(), conf_dir))
