@@ -67,8 +67,47 @@ enum Node<'a> {
     Owned(Value),
     /// An object an operation wrote into: its members, in order.
     Object(Vec<(Cow<'a, str>, Node<'a>)>),
-    /// An array an operation wrote into.
-    Array(Vec<Node<'a>>),
+    /// An array an operation wrote into, and the names its elements have.
+    Array(Vec<Node<'a>>, Names),
+}
+
+/// The `name` members of an opened array's elements, as a Bloom filter: a name whose bit is
+/// clear is in no element, so looking up an env var the container does not have yet (what
+/// most of a mutation's lookups are) scans nothing. Bits are only set: a name removed keeps
+/// its bit, which costs a scan, never a wrong answer; a write of a `name` member sets all.
+#[derive(Debug, Clone, Copy, Default)]
+struct Names([u64; 4]);
+
+impl Names {
+    const ALL: Self = Self([u64::MAX; 4]);
+
+    /// The word and bit of `name` (FNV-1a).
+    fn bit(name: &str) -> (usize, u64) {
+        let h = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        (((h >> 6) & 3) as usize, 1 << (h & 63))
+    }
+
+    /// Counts the name of element `v`, if it has one.
+    fn add(&mut self, v: &Value) {
+        if let Some(name) = v.str_field("name") {
+            let (word, bit) = Self::bit(name);
+            self.0[word] |= bit;
+        }
+    }
+
+    fn of<'v>(elements: impl IntoIterator<Item = &'v Value>) -> Self {
+        let mut names = Self::default();
+        elements.into_iter().for_each(|v| names.add(v));
+        names
+    }
+
+    /// Whether an element may be called `name`.
+    fn may_have(&self, name: &str) -> bool {
+        let (word, bit) = Self::bit(name);
+        self.0[word] & bit != 0
+    }
 }
 
 /// The value operation `i` added.
@@ -91,7 +130,9 @@ fn open<'a>(node: &mut Node<'a>, ops: &[PatchOperation]) {
                         .map(|(k, v)| (Cow::Borrowed(k.as_str()), Node::Original(v)))
                         .collect(),
                 ),
-                Value::Array(a) => Node::Array(a.iter().map(Node::Original).collect()),
+                Value::Array(a) => {
+                    Node::Array(a.iter().map(Node::Original).collect(), Names::of(a))
+                }
                 _ => return,
             }
         }
@@ -109,25 +150,35 @@ fn open<'a>(node: &mut Node<'a>, ops: &[PatchOperation]) {
                     .map(|(k, v)| (Cow::Owned(k), Node::Owned(v)))
                     .collect(),
             ),
-            Value::Array(a) => Node::Array(a.into_iter().map(Node::Owned).collect()),
+            Value::Array(a) => {
+                let names = Names::of(&a);
+                Node::Array(a.into_iter().map(Node::Owned).collect(), names)
+            }
             other => Node::Owned(other),
         },
-        Node::Object(_) | Node::Array(_) => return,
+        Node::Object(_) | Node::Array(..) => return,
     };
     *node = opened;
 }
 
-/// The node at `tokens`, opened for a write.
+/// The node at `tokens`, opened for a write. `renames`: the write is of a `name` member, which
+/// the arrays on the way stop keeping track of.
 fn walk<'n, 'a>(
     mut cur: &'n mut Node<'a>,
     ops: &[PatchOperation],
     tokens: &[&str],
+    renames: bool,
 ) -> Option<&'n mut Node<'a>> {
     for t in tokens {
         open(cur, ops);
         cur = match cur {
             Node::Object(m) => m.iter_mut().find(|(k, _)| k == t).map(|(_, n)| n)?,
-            Node::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
+            Node::Array(a, names) => {
+                if renames {
+                    *names = Names::ALL;
+                }
+                a.get_mut(t.parse::<usize>().ok()?)?
+            }
             _ => return None,
         };
     }
@@ -164,7 +215,7 @@ impl<'b> Current<'b> {
             Node::Original(v) => At::Value(v),
             Node::Owned(v) => At::Value(v),
             Node::Added(i) => At::Value(added(ops, *i)),
-            Node::Object(_) | Node::Array(_) => At::Node(node),
+            Node::Object(_) | Node::Array(..) => At::Node(node),
         };
         Self { at, ops }
     }
@@ -208,7 +259,7 @@ impl<'b> JsonView<'b> for Current<'b> {
     fn len(self) -> usize {
         match self.at {
             At::Value(v) => v.len(),
-            At::Node(Node::Array(a)) => a.len(),
+            At::Node(Node::Array(a, _)) => a.len(),
             At::Node(_) => 0,
         }
     }
@@ -216,7 +267,7 @@ impl<'b> JsonView<'b> for Current<'b> {
     fn item(self, i: usize) -> Option<Self> {
         match self.at {
             At::Value(v) => v.item(i).map(|v| Self::value(v, self.ops)),
-            At::Node(Node::Array(a)) => a.get(i).map(|n| Self::new(n, self.ops)),
+            At::Node(Node::Array(a, _)) => a.get(i).map(|n| Self::new(n, self.ops)),
             At::Node(_) => None,
         }
     }
@@ -235,12 +286,13 @@ impl<'b> JsonView<'b> for Current<'b> {
     fn position(self, key: &str, value: &str) -> Option<usize> {
         match self.at {
             At::Value(v) => v.position(key, value),
-            At::Node(Node::Array(a)) => a.iter().position(|n| {
+            At::Node(Node::Array(_, names)) if key == "name" && !names.may_have(value) => None,
+            At::Node(Node::Array(a, _)) => a.iter().position(|n| {
                 let found = match n {
                     Node::Original(v) => v.field(key),
                     Node::Owned(v) => v.field(key),
                     Node::Added(i) => added(self.ops, *i).field(key),
-                    Node::Object(_) | Node::Array(_) => {
+                    Node::Object(_) | Node::Array(..) => {
                         return Self::new(n, self.ops).member(key).and_then(Self::string)
                             == Some(value)
                     }
@@ -259,7 +311,7 @@ impl<'b> JsonView<'b> for Current<'b> {
                     .map(|(k, n)| (k.to_string(), Self::new(n, self.ops).to_value()))
                     .collect(),
             ),
-            At::Node(Node::Array(a)) => Value::Array(
+            At::Node(Node::Array(a, _)) => Value::Array(
                 a.iter()
                     .map(|n| Self::new(n, self.ops).to_value())
                     .collect(),
@@ -326,7 +378,7 @@ impl<'a> PatchBuilder<'a> {
             return;
         };
         let Self { doc, ops, .. } = self;
-        if let Some(Node::Object(m)) = walk(doc, ops, parent) {
+        if let Some(Node::Object(m)) = walk(doc, ops, parent, false) {
             set(
                 m,
                 last,
@@ -338,7 +390,7 @@ impl<'a> PatchBuilder<'a> {
     /// Sets `key` in the object at `parent`, creating the object when it is absent or null.
     pub fn set_member(&mut self, parent: &[&str], key: &str, value: Value) {
         let Self { doc, ops, .. } = self;
-        let Some(Node::Object(m)) = walk(doc, ops, parent) else {
+        let Some(Node::Object(m)) = walk(doc, ops, parent, key == "name") else {
             let mut obj = serde_json::Map::new();
             obj.insert(key.to_string(), value);
             return self.add_at(parent, Value::Object(obj));
@@ -354,8 +406,9 @@ impl<'a> PatchBuilder<'a> {
     /// Appends to the array at `path`, creating it when it is absent or null.
     pub fn push(&mut self, path: &[&str], value: Value) {
         let Self { doc, ops, .. } = self;
-        match walk(doc, ops, path) {
-            Some(Node::Array(a)) => {
+        match walk(doc, ops, path, false) {
+            Some(Node::Array(a, names)) => {
+                names.add(&value);
                 let at = child_pointer(path, &a.len().to_string());
                 a.push(Self::record(ops, at, value));
             }
@@ -366,8 +419,9 @@ impl<'a> PatchBuilder<'a> {
     /// Inserts into the array at `path` before `index`, creating the array when absent.
     pub fn insert(&mut self, path: &[&str], index: usize, value: Value) {
         let Self { doc, ops, .. } = self;
-        match walk(doc, ops, path) {
-            Some(Node::Array(a)) if index <= a.len() => {
+        match walk(doc, ops, path, false) {
+            Some(Node::Array(a, names)) if index <= a.len() => {
+                names.add(&value);
                 let at = child_pointer(path, &index.to_string());
                 a.insert(index, Self::record(ops, at, value));
             }
@@ -378,7 +432,7 @@ impl<'a> PatchBuilder<'a> {
     /// Moves array element `index` at `path` to the end (remove, then append).
     pub fn move_to_end(&mut self, path: &[&str], index: usize) {
         let Self { doc, ops, .. } = self;
-        let Some(Node::Array(a)) = walk(doc, ops, path) else {
+        let Some(Node::Array(a, _)) = walk(doc, ops, path, false) else {
             return;
         };
         if index + 1 >= a.len() {
