@@ -17,10 +17,9 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use otel_inject_lib::names::env;
 use otel_inject_lib::sdk_values::OtlpProtocol;
 
-use crate::config::{port_of, Compression, OtlpConfig, Signal, TemporalityPreference};
+use crate::config::{port_of, Compression, OtlpConfig, Signal, TemporalityPreference, TlsFile};
 
 /// Why the exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +53,8 @@ pub enum ExporterError {
 pub struct Otlp<E> {
     inner: E,
     grpc: Option<GrpcRuntime>,
+    /// Why the last HTTP send failed (HTTP only).
+    http_cause: Option<LastCause>,
     signal: Signal,
     protocol: OtlpProtocol,
     endpoint: String,
@@ -157,6 +158,10 @@ impl<E> Otlp<E> {
     fn new(inner: E, transport: Transport, config: &OtlpConfig, signal: Signal) -> Self {
         Self {
             inner,
+            http_cause: match &transport {
+                Transport::Http(client) => Some(client.last_cause.clone()),
+                Transport::Grpc(..) => None,
+            },
             grpc: match transport {
                 Transport::Grpc(rt, _) => Some(rt),
                 Transport::Http(_) => None,
@@ -189,12 +194,18 @@ impl<E> Otlp<E> {
         };
         result.map_err(|e| match e {
             OTelSdkError::AlreadyShutdown => e,
-            other => OTelSdkError::InternalFailure(describe_export_error(
-                self.signal,
-                self.protocol,
-                &self.endpoint,
-                &other.to_string(),
-            )),
+            other => {
+                let mut error = other.to_string();
+                if let Some(cause) = self.http_cause.as_ref().and_then(LastCause::take) {
+                    error = format!("{error}: {cause}");
+                }
+                OTelSdkError::InternalFailure(describe_export_error(
+                    self.signal,
+                    self.protocol,
+                    &self.endpoint,
+                    &error,
+                ))
+            }
         })
     }
 }
@@ -266,6 +277,18 @@ fn export_hint(
     if grpc && not_grpc.iter().any(|m| e.contains(m)) {
         return Some(format!(
             "the collector does not answer as OTLP/gRPC; if {endpoint} is an OTLP/HTTP endpoint, set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+        ));
+    }
+    let untrusted = [
+        "unknownissuer",
+        "invalid peer certificate",
+        "certificate verify failed",
+        "self-signed certificate",
+    ];
+    if untrusted.iter().any(|m| e.contains(m)) {
+        let var = signal.vars().certificate;
+        return Some(format!(
+            "the collector's certificate is not trusted: set {var} (or OTEL_EXPORTER_OTLP_CERTIFICATE) to the PEM file of the CA that signs it"
         ));
     }
     let no_such_signal =
@@ -351,33 +374,23 @@ struct Pem {
     identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-fn read_pem(variable: &'static str, path: &str) -> Result<Vec<u8>, ExporterError> {
-    let bytes = std::fs::read(path).map_err(|e| ExporterError::TlsFile {
-        variable,
-        path: path.to_string(),
-        problem: e.to_string(),
-    })?;
+fn read_pem(file: &TlsFile) -> Result<Vec<u8>, ExporterError> {
+    let fail = |problem: String| ExporterError::TlsFile {
+        variable: file.variable,
+        path: file.path.clone(),
+        problem,
+    };
+    let bytes = std::fs::read(&file.path).map_err(|e| fail(e.to_string()))?;
     if !String::from_utf8_lossy(&bytes).contains("-----BEGIN ") {
-        return Err(ExporterError::TlsFile {
-            variable,
-            path: path.to_string(),
-            problem: "no PEM block (-----BEGIN ...) in the file".into(),
-        });
+        return Err(fail("no PEM block (-----BEGIN ...) in the file".into()));
     }
     Ok(bytes)
 }
 
 fn read_tls(config: &OtlpConfig) -> Result<Pem, ExporterError> {
-    let ca = config
-        .ca_file
-        .as_deref()
-        .map(|p| read_pem(env::OTEL_EXPORTER_OTLP_CERTIFICATE, p))
-        .transpose()?;
+    let ca = config.ca_file.as_ref().map(read_pem).transpose()?;
     let identity = match &config.client_identity {
-        Some((cert, key)) => Some((
-            read_pem(env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, cert)?,
-            read_pem(env::OTEL_EXPORTER_OTLP_CLIENT_KEY, key)?,
-        )),
+        Some((cert, key)) => Some((read_pem(cert)?, read_pem(key)?)),
         None => None,
     };
     Ok(Pem { ca, identity })
@@ -391,8 +404,75 @@ fn build_err(config: &OtlpConfig, problem: impl ToString) -> ExporterError {
     }
 }
 
+/// Why the last send of an [`HttpClientWithCause`] failed.
+#[derive(Debug, Clone, Default)]
+struct LastCause(Arc<Mutex<Option<String>>>);
+
+impl LastCause {
+    fn set(&self, cause: String) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(cause);
+        }
+    }
+    fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// reqwest's blocking client, keeping the whole error chain of a failed send (the OTLP
+/// exporter turns every send error into "network error", which hides an untrusted certificate,
+/// a refused connection or a timeout).
+#[derive(Debug, Clone)]
+struct HttpClientWithCause {
+    client: reqwest::blocking::Client,
+    last_cause: LastCause,
+}
+
+impl opentelemetry_http::HttpClient for HttpClientWithCause {
+    fn send_bytes<'life0, 'async_trait>(
+        &'life0 self,
+        request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<
+                        opentelemetry_http::Response<opentelemetry_http::Bytes>,
+                        opentelemetry_http::HttpError,
+                    >,
+                > + Send
+                + 'async_trait,
+        >,
+    >
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let result = self.client.send_bytes(request).await;
+            if let Err(e) = &result {
+                self.last_cause.set(error_chain(e.as_ref()));
+            }
+            result
+        })
+    }
+}
+
+/// An error and its sources, `: `-separated, each said once (reqwest repeats its source).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 enum Transport {
-    Http(reqwest::blocking::Client),
+    Http(HttpClientWithCause),
     Grpc(GrpcRuntime, tonic::transport::Channel),
 }
 
@@ -405,7 +485,12 @@ impl Transport {
                 Ok(Self::Grpc(rt, channel))
             }
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                http_client(config).map(Self::Http)
+                http_client(config).map(|client| {
+                    Self::Http(HttpClientWithCause {
+                        client,
+                        last_cause: LastCause::default(),
+                    })
+                })
             }
         }
     }
@@ -414,6 +499,16 @@ impl Transport {
 fn http_client(config: &OtlpConfig) -> Result<reqwest::blocking::Client, ExporterError> {
     let pem = read_tls(config)?;
     let timeout = config.timeout;
+    let ca_var = config
+        .ca_file
+        .as_ref()
+        .map(|f| f.variable)
+        .unwrap_or_default();
+    let identity_vars = config
+        .client_identity
+        .as_ref()
+        .map(|(c, k)| format!("{} / {}", c.variable, k.variable))
+        .unwrap_or_default();
     // reqwest's blocking client owns a runtime; building (and later dropping) it on a plain
     // thread keeps it away from any runtime the caller is in.
     std::thread::Builder::new()
@@ -422,7 +517,7 @@ fn http_client(config: &OtlpConfig) -> Result<reqwest::blocking::Client, Exporte
             let mut b = reqwest::blocking::Client::builder().timeout(timeout);
             if let Some(ca) = &pem.ca {
                 for cert in reqwest::Certificate::from_pem_bundle(ca)
-                    .map_err(|e| format!("{}: {e}", env::OTEL_EXPORTER_OTLP_CERTIFICATE))?
+                    .map_err(|e| format!("{ca_var}: {e}"))?
                 {
                     b = b.add_root_certificate(cert);
                 }
@@ -431,13 +526,8 @@ fn http_client(config: &OtlpConfig) -> Result<reqwest::blocking::Client, Exporte
                 let mut both = cert.clone();
                 both.push(b'\n');
                 both.extend_from_slice(key);
-                let id = reqwest::Identity::from_pem(&both).map_err(|e| {
-                    format!(
-                        "{} / {}: {e}",
-                        env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-                        env::OTEL_EXPORTER_OTLP_CLIENT_KEY
-                    )
-                })?;
+                let id = reqwest::Identity::from_pem(&both)
+                    .map_err(|e| format!("{identity_vars}: {e}"))?;
                 b = b.identity(id);
             }
             b.build().map_err(|e| e.to_string())

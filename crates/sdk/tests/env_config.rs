@@ -8,7 +8,7 @@ use std::time::Duration;
 use otel_inject_lib::sdk_values::{OtlpProtocol, Propagator, SamplerKind};
 use otel_inject_sdk::config::{
     CodeDefaults, Compression, EnvConfig, Exporter, LogFormat, Signal, TemporalityPreference,
-    TracesExporter,
+    TlsFile, TracesExporter,
 };
 use otel_inject_sdk::exporter::describe_export_error;
 use rstest::rstest;
@@ -280,6 +280,13 @@ fn compression(#[case] vars: &[(&str, &str)], #[case] expected: Compression) {
     assert_eq!(cfg(vars).otlp.compression, expected);
 }
 
+fn tls(variable: &'static str, path: &str) -> TlsFile {
+    TlsFile {
+        variable,
+        path: path.into(),
+    }
+}
+
 #[test]
 fn tls_files_are_kept() {
     let c = cfg(&[
@@ -287,11 +294,103 @@ fn tls_files_are_kept() {
         ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/tls/client.crt"),
         ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/tls/client.key"),
     ]);
-    assert_eq!(c.otlp.ca_file.as_deref(), Some("/tls/ca.crt"));
-    assert_eq!(
-        c.otlp.client_identity,
-        Some(("/tls/client.crt".into(), "/tls/client.key".into()))
-    );
+    for otlp in [&c.otlp, &c.metrics_otlp, &c.logs_otlp] {
+        assert_eq!(
+            otlp.ca_file,
+            Some(tls("OTEL_EXPORTER_OTLP_CERTIFICATE", "/tls/ca.crt"))
+        );
+        assert_eq!(
+            otlp.client_identity,
+            Some((
+                tls("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/tls/client.crt"),
+                tls("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/tls/client.key")
+            ))
+        );
+    }
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+/// The per-signal TLS variables win over the generic ones, each on its own and for its signal
+/// only; the other signals keep the generic value.
+#[rstest]
+#[case::traces(Signal::Traces)]
+#[case::metrics(Signal::Metrics)]
+#[case::logs(Signal::Logs)]
+fn per_signal_tls_variables_win(#[case] signal: Signal) {
+    let v = signal.vars();
+    let c = cfg(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/generic/ca.crt"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/generic/tls.crt"),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/generic/tls.key"),
+        ("OTEL_EXPORTER_OTLP_INSECURE", "false"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        (v.certificate, "/signal/ca.crt"),
+        (v.client_key, "/signal/tls.key"),
+        (v.insecure, "TRUE"),
+    ]);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let all = [
+        (Signal::Traces, &c.otlp),
+        (Signal::Metrics, &c.metrics_otlp),
+        (Signal::Logs, &c.logs_otlp),
+    ];
+    for (s, otlp) in all {
+        if s == signal {
+            assert_eq!(otlp.ca_file, Some(tls(v.certificate, "/signal/ca.crt")));
+            // The certificate has no per-signal value: the generic one pairs with the
+            // per-signal key.
+            assert_eq!(
+                otlp.client_identity,
+                Some((
+                    tls("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/generic/tls.crt"),
+                    tls(v.client_key, "/signal/tls.key")
+                ))
+            );
+            assert!(otlp.insecure);
+            assert_eq!(otlp.endpoint, "http://collector:4317", "{s}");
+        } else {
+            assert_eq!(
+                otlp.ca_file,
+                Some(tls("OTEL_EXPORTER_OTLP_CERTIFICATE", "/generic/ca.crt"))
+            );
+            assert_eq!(
+                otlp.client_identity.as_ref().map(|(_, k)| k.variable),
+                Some("OTEL_EXPORTER_OTLP_CLIENT_KEY")
+            );
+            assert!(!otlp.insecure);
+            assert_eq!(otlp.endpoint, "https://collector:4317", "{s}");
+        }
+    }
+}
+
+#[rstest]
+#[case::traces_insecure_bad(&[("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "yes"), ("OTEL_EXPORTER_OTLP_INSECURE", "true")], true, "OTEL_EXPORTER_OTLP_TRACES_INSECURE=\"yes\" is invalid: expected true or false; using OTEL_EXPORTER_OTLP_INSECURE, else false")]
+#[case::traces_insecure_bad_alone(&[("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "1")], false, "OTEL_EXPORTER_OTLP_TRACES_INSECURE=\"1\" is invalid: expected true or false; using OTEL_EXPORTER_OTLP_INSECURE, else false")]
+fn malformed_per_signal_insecure_falls_back_to_the_generic(
+    #[case] vars: &[(&str, &str)],
+    #[case] insecure: bool,
+    #[case] warning: &str,
+) {
+    let c = cfg(vars);
+    assert_eq!(c.otlp.insecure, insecure);
+    // The other signals read the generic variable alone.
+    assert_eq!(c.metrics_otlp.insecure, insecure);
+    assert_eq!(only_warning(&c), warning);
+}
+
+#[rstest]
+#[case::signal_cert_without_any_key(&[("OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE", "/l/tls.crt")], "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE=\"/l/tls.crt\" is invalid: neither OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY nor OTEL_EXPORTER_OTLP_CLIENT_KEY is set; using no client certificate")]
+#[case::signal_key_without_any_cert(&[("OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "/m/tls.key")], "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY=\"/m/tls.key\" is invalid: neither OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE nor OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is set; using no client certificate")]
+fn half_a_per_signal_client_identity_is_one_warning(
+    #[case] vars: &[(&str, &str)],
+    #[case] warning: &str,
+) {
+    let c = cfg(vars);
+    assert_eq!(only_warning(&c), warning);
+    for otlp in [&c.otlp, &c.metrics_otlp, &c.logs_otlp] {
+        assert_eq!(otlp.client_identity, None);
+    }
 }
 
 #[rstest]

@@ -285,3 +285,157 @@ fn without_the_client_certificate_the_collector_refuses(#[case] protocol: &str) 
         }
     }
 }
+
+/// The `_TRACES_` TLS variables win over the generic ones end to end: the generic ones name
+/// another CA and another client certificate, which the receiver would refuse.
+#[rstest]
+#[case::grpc("grpc")]
+#[case::http_protobuf("http/protobuf")]
+fn per_signal_certificate_variables_win_over_the_generic_ones(#[case] protocol: &str) {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let receiver = MtlsReceiver::start(&pki, protocol);
+    let endpoint = format!("https://localhost:{}", receiver.addr.port());
+    let warnings = export_one_span(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", protocol.into()),
+        ("OTEL_METRICS_EXPORTER", "none".into()),
+        ("OTEL_LOGS_EXPORTER", "none".into()),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            path(&other.file("ca.crt")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            path(&other.file("tls.crt")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            path(&other.file("tls.key")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            path(&pki.file("ca.crt")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            path(&pki.file("tls.crt")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+            path(&pki.file("tls.key")),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000".into()),
+    ]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let spans = receiver
+        .store
+        .wait_for_blocking(Duration::from_secs(10), |s| !s.is_empty());
+    assert!(
+        spans.iter().any(|s| s.span.name == "over-mtls"),
+        "no span arrived with the per-signal certificates"
+    );
+}
+
+/// One finished span to hand to an exporter directly.
+fn one_span() -> Vec<opentelemetry_sdk::trace::SpanData> {
+    use opentelemetry::trace::{Tracer, TracerProvider};
+    let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(memory.clone())
+        .build();
+    drop(provider.tracer("tls-test").start("one"));
+    memory.get_finished_spans().unwrap()
+}
+
+/// Exports one span through the SDK's own span exporter built from `vars`; the error it gives.
+fn export_error(vars: Vec<(&'static str, String)>) -> Option<String> {
+    use opentelemetry_sdk::trace::SpanExporter;
+    let config = otel_inject_sdk::EnvConfig::from_lookup(env(vars));
+    let exporter = otel_inject_sdk::exporter::OtlpSpanExporter::build(&config.otlp).unwrap();
+    let result = poll_once(exporter.export(one_span()));
+    let _ = exporter.shutdown();
+    result.err().map(|e| e.to_string())
+}
+
+/// The SDK's exporter does its I/O inside `export` (on its own gRPC runtime, or blocking for
+/// HTTP), so the future is ready when first polled; no runtime of the test's may be around,
+/// as the blocking HTTP client refuses to be dropped inside one.
+fn poll_once<F: std::future::Future>(fut: F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(fut).poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the export did not finish when polled"),
+    }
+}
+
+/// A collector whose certificate comes from a private CA: with the CA configured the export
+/// succeeds; without it (system roots only) it fails, and the error says the certificate is
+/// not trusted and which variable to set.
+#[rstest]
+#[case::grpc("grpc")]
+#[case::http_protobuf("http/protobuf")]
+fn the_ca_variable_decides_whether_the_collector_is_trusted(#[case] protocol: &str) {
+    let pki = Pki::new();
+    let receiver = MtlsReceiver::start(&pki, protocol);
+    let endpoint = format!("https://localhost:{}", receiver.addr.port());
+    let base = || {
+        vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000".to_string()),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                path(&pki.file("tls.crt")),
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", path(&pki.file("tls.key"))),
+        ]
+    };
+    let mut with_ca = base();
+    with_ca.push((
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        path(&pki.file("ca.crt")),
+    ));
+    assert_eq!(export_error(with_ca), None);
+
+    let error = export_error(base()).expect("the export succeeded without the collector's CA");
+    assert!(
+        error.contains(&format!("OTLP traces export to {endpoint}")),
+        "{error}"
+    );
+    assert!(
+        error.contains("the collector's certificate is not trusted: set OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE (or OTEL_EXPORTER_OTLP_CERTIFICATE) to the PEM file of the CA that signs it"),
+        "{error}"
+    );
+}
+
+/// A TLS file that is missing, or is no PEM, is one warning naming the variable (the
+/// per-signal one when that named it) and the path; that signal gets no exporter, the others
+/// are unaffected.
+#[rstest]
+#[case::missing("missing")]
+#[case::not_pem("not_pem")]
+fn an_unusable_tls_file_names_the_variable_and_the_path(#[case] what: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ca.crt");
+    if what == "not_pem" {
+        std::fs::write(&file, "not a certificate").unwrap();
+    }
+    let problem = if what == "missing" {
+        "No such file or directory (os error 2)"
+    } else {
+        "no PEM block (-----BEGIN ...) in the file"
+    };
+    let warnings = export_one_span(vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://localhost:1".into()),
+        ("OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", path(&file)),
+        ("OTEL_LOGS_EXPORTER", "none".into()),
+    ]);
+    assert_eq!(
+        warnings,
+        vec![format!(
+            "OTEL_EXPORTER_OTLP_*=\"https://localhost:1/v1/metrics\" is invalid: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE={:?}: {problem}; set it to a readable PEM file or unset it; using no exporter (metrics are not sent)",
+            path(&file)
+        )]
+    );
+}

@@ -110,6 +110,10 @@ impl Signal {
                 headers: env::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
                 timeout: env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
                 compression: env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+                insecure: vars::OTEL_EXPORTER_OTLP_TRACES_INSECURE,
+                certificate: vars::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+                client_certificate: vars::OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE,
+                client_key: vars::OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY,
             },
             Self::Metrics => SignalVars {
                 exporter: vars::OTEL_METRICS_EXPORTER,
@@ -118,6 +122,10 @@ impl Signal {
                 headers: vars::OTEL_EXPORTER_OTLP_METRICS_HEADERS,
                 timeout: vars::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
                 compression: vars::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+                insecure: vars::OTEL_EXPORTER_OTLP_METRICS_INSECURE,
+                certificate: vars::OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+                client_certificate: vars::OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE,
+                client_key: vars::OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY,
             },
             Self::Logs => SignalVars {
                 exporter: vars::OTEL_LOGS_EXPORTER,
@@ -126,6 +134,10 @@ impl Signal {
                 headers: vars::OTEL_EXPORTER_OTLP_LOGS_HEADERS,
                 timeout: vars::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
                 compression: vars::OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
+                insecure: vars::OTEL_EXPORTER_OTLP_LOGS_INSECURE,
+                certificate: vars::OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+                client_certificate: vars::OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE,
+                client_key: vars::OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY,
             },
         }
     }
@@ -161,12 +173,36 @@ pub struct SignalVars {
     pub timeout: &'static str,
     /// `OTEL_EXPORTER_OTLP_<SIGNAL>_COMPRESSION`.
     pub compression: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_INSECURE`.
+    pub insecure: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_CERTIFICATE`.
+    pub certificate: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_CLIENT_CERTIFICATE`.
+    pub client_certificate: &'static str,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_CLIENT_KEY`.
+    pub client_key: &'static str,
 }
 
 /// The metrics and logs variables the SDK reads (the webhook injects none of them, so they
 /// live here rather than in the core's names).
 pub mod vars {
     #![allow(missing_docs)] // each constant is its own name
+    pub const OTEL_EXPORTER_OTLP_TRACES_INSECURE: &str = "OTEL_EXPORTER_OTLP_TRACES_INSECURE";
+    pub const OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: &str =
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY";
+    pub const OTEL_EXPORTER_OTLP_METRICS_INSECURE: &str = "OTEL_EXPORTER_OTLP_METRICS_INSECURE";
+    pub const OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY";
+    pub const OTEL_EXPORTER_OTLP_LOGS_INSECURE: &str = "OTEL_EXPORTER_OTLP_LOGS_INSECURE";
+    pub const OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE: &str =
+        "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE";
+    pub const OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY";
     pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
     pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
     pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
@@ -250,11 +286,21 @@ pub struct OtlpConfig {
     /// Compression.
     pub compression: Compression,
     /// PEM file with the CA certificates that verify the collector.
-    pub ca_file: Option<String>,
+    pub ca_file: Option<TlsFile>,
     /// PEM client certificate and key for mutual TLS; both or neither.
-    pub client_identity: Option<(String, String)>,
-    /// `OTEL_EXPORTER_OTLP_INSECURE`: a schemeless gRPC endpoint uses plaintext.
+    pub client_identity: Option<(TlsFile, TlsFile)>,
+    /// `OTEL_EXPORTER_OTLP_[<SIGNAL>_]INSECURE`: a schemeless gRPC endpoint uses plaintext.
     pub insecure: bool,
+}
+
+/// A TLS file and the variable that named it (the per-signal one or the generic one), so that
+/// a file that cannot be read is reported under the variable to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFile {
+    /// The variable, e.g. `OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`.
+    pub variable: &'static str,
+    /// Its value: the path of a PEM file.
+    pub path: String,
 }
 
 impl OtlpConfig {

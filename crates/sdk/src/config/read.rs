@@ -58,6 +58,55 @@ impl Reader<'_> {
         }
     }
 
+    /// A per-signal boolean: `None` when unset, or malformed (warned: the generic variable
+    /// applies then).
+    pub(super) fn signal_bool(&mut self, var: &'static str, generic: &'static str) -> Option<bool> {
+        let v = self.get(var)?;
+        match v.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.warn(
+                    var,
+                    &v,
+                    "expected true or false",
+                    format!("{generic}, else false"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A TLS file: the per-signal variable wins over the generic one (each variable on its
+    /// own, as the specification has it). The file is read when the exporter is built.
+    pub(super) fn tls_file(&self, var: &'static str, generic: &'static str) -> Option<TlsFile> {
+        [var, generic]
+            .into_iter()
+            .find_map(|variable| self.get(variable).map(|path| TlsFile { variable, path }))
+    }
+
+    /// A client certificate without its key or a key without its certificate: warned under
+    /// the variable that is set, naming the one(s) to add.
+    fn half_identity(
+        &mut self,
+        set: &TlsFile,
+        missing: &'static str,
+        missing_generic: &'static str,
+    ) {
+        // A generic variable is read for each signal: name only the generic partner, so the
+        // three readings fold into one warning.
+        let generic = [
+            env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+            env::OTEL_EXPORTER_OTLP_CLIENT_KEY,
+        ];
+        let problem = if generic.contains(&set.variable) {
+            format!("{missing_generic} is not set")
+        } else {
+            format!("neither {missing} nor {missing_generic} is set")
+        };
+        self.warn(set.variable, &set.path, problem, "no client certificate");
+    }
+
     pub(super) fn millis(&mut self, var: &'static str, default: Duration) -> Duration {
         let Some(v) = self.get(var) else {
             return default;
@@ -193,7 +242,10 @@ impl Reader<'_> {
                 None => defaults.protocol.map(|p| (p, "code")),
             },
         };
-        let insecure = self.bool(env::OTEL_EXPORTER_OTLP_INSECURE, false);
+        let insecure = match self.signal_bool(vars.insecure, env::OTEL_EXPORTER_OTLP_INSECURE) {
+            Some(b) => b,
+            None => self.bool(env::OTEL_EXPORTER_OTLP_INSECURE, false),
+        };
 
         let signal = self.get(vars.endpoint);
         let generic = self.get(env::OTEL_EXPORTER_OTLP_ENDPOINT);
@@ -249,26 +301,23 @@ impl Reader<'_> {
             .or_else(|| self.compression(env::OTEL_EXPORTER_OTLP_COMPRESSION))
             .unwrap_or(Compression::None);
 
-        let ca_file = self.get(env::OTEL_EXPORTER_OTLP_CERTIFICATE);
-        let cert = self.get(env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE);
-        let key = self.get(env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
+        let ca_file = self.tls_file(vars.certificate, env::OTEL_EXPORTER_OTLP_CERTIFICATE);
+        let cert = self.tls_file(
+            vars.client_certificate,
+            env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
+        );
+        let key = self.tls_file(vars.client_key, env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
         let client_identity = match (cert, key) {
             (Some(c), Some(k)) => Some((c, k)),
-            (Some(c), None) => {
-                self.warn(
-                    env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-                    &c,
-                    format!("{} is not set", env::OTEL_EXPORTER_OTLP_CLIENT_KEY),
-                    "no client certificate",
-                );
+            (Some(set), None) => {
+                self.half_identity(&set, vars.client_key, env::OTEL_EXPORTER_OTLP_CLIENT_KEY);
                 None
             }
-            (None, Some(k)) => {
-                self.warn(
-                    env::OTEL_EXPORTER_OTLP_CLIENT_KEY,
-                    &k,
-                    format!("{} is not set", env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE),
-                    "no client certificate",
+            (None, Some(set)) => {
+                self.half_identity(
+                    &set,
+                    vars.client_certificate,
+                    env::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
                 );
                 None
             }
