@@ -25,46 +25,54 @@ pub const SPEC_HASH_LEN: usize = 12;
 /// hash detects change, it is not a defence (whoever can forge it can edit the spec).
 pub fn spec_hash(spec: &InstrumentationSpec) -> String {
     let value = serde_json::to_value(spec).unwrap_or(serde_json::Value::Null);
-    let mut canonical = String::new();
+    let mut canonical = Vec::new();
     write_canonical(&value, &mut canonical);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in canonical.as_bytes() {
+    for b in &canonical {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")[..SPEC_HASH_LEN].to_string()
 }
 
-/// JSON with object keys sorted at every level and no whitespace.
-fn write_canonical(v: &serde_json::Value, out: &mut String) {
+/// JSON with object keys sorted at every level and no whitespace. Keys and scalars are written
+/// by serde_json's serializer straight into `out` (no `Display`, no lookup by key: a tenth of
+/// a mutation's instructions went to this hash).
+fn write_canonical(v: &serde_json::Value, out: &mut Vec<u8>) {
     use serde_json::Value;
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            let mut members: Vec<(&String, &Value)> = map.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in members.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[k], out);
+                push_json(out, k);
+                out.push(b':');
+                write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => push_json(out, scalar),
     }
+}
+
+/// `v` as compact JSON, appended to `out`.
+fn push_json(out: &mut Vec<u8>, v: &impl serde::Serialize) {
+    // Writing into a Vec cannot fail.
+    serde_json::to_writer(out, v).ok();
 }
 
 /// One language's entry: `java=shop/otel@0123456789ab`.
