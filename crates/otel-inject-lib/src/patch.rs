@@ -17,7 +17,7 @@ pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
     let mut s = String::with_capacity(48);
     for t in tokens {
         s.push('/');
-        if t.contains(['~', '/']) {
+        if t.bytes().any(|b| b == b'~' || b == b'/') {
             s.push_str(&t.replace('~', "~0").replace('/', "~1"));
         } else {
             s.push_str(t);
