@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::core::v1::{Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -34,6 +34,9 @@ use kube::{Client, Config};
 use otel_inject_test_peers::images::{Image, HOST_IP};
 use otel_inject_test_peers::{jaeger, poll, repo_root};
 use serde_json::{json, Value};
+
+#[path = "e2e/node.rs"]
+mod node;
 
 /// The test-only changes (tests/deploy/install/test-only) leave this for the run's id.
 const RUN_ID: &str = "RUN_ID";
@@ -779,18 +782,6 @@ async fn install_webhook(
     ))
 }
 
-async fn ready_node(client: &Client) -> Result<bool> {
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await?;
-    Ok(nodes.items.iter().any(|n| {
-        n.status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-    }))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_installs_for_real_by_kustomize_and_helm_and_injects_a_deployment() -> Result<()> {
     let skip = std::env::var("OTEL_INJECT_E2E_SKIP").unwrap_or_default();
@@ -821,7 +812,7 @@ async fn deploy_installs_for_real_by_kustomize_and_helm_and_injects_a_deployment
     };
     let client = Client::try_from(config)?;
     ensure!(
-        ready_node(&client).await?,
+        node::ready_node(&client).await?.is_some(),
         "k8s-local has no Ready node: run ../shared/k8s-local/node.sh"
     );
     // kube-proxy, so that the API server reaches a webhook by its Service. If this machine

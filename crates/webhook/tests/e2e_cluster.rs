@@ -30,6 +30,8 @@ use serde_json::{json, Value};
 
 #[path = "e2e/agents.rs"]
 mod agents;
+#[path = "e2e/node.rs"]
+mod node;
 #[path = "e2e/pods.rs"]
 mod pods;
 
@@ -515,7 +517,7 @@ async fn run_scenarios(cluster: &mut Cluster, dir: &Path) -> Result<()> {
     record("7 unknown-fields-survive", scenario_fields(cluster).await);
     record("8 warnings-reach-kubectl", scenario_warnings(cluster).await);
     // Pods that really run need k8s-local's node (node.sh); .ci/run starts it.
-    match pods::ready_node(cluster).await? {
+    match node::ready_node(&cluster.client).await? {
         Some(node) => {
             record(
                 "10 running-pod-agent-copy-and-kubelet-env",

@@ -12,7 +12,6 @@
 
 use super::*;
 
-use k8s_openapi::api::core::v1::Node;
 use kube::api::LogParams;
 use otel_inject_test_peers::images::{Image, HOST_IP};
 use otel_inject_test_peers::jaeger::{Jaeger, SERVER};
@@ -29,23 +28,6 @@ const DOTNET_AGENT_FILES: &[&str] = &[
     "AdditionalDeps/shared/Microsoft.NETCore.App/8.0.0/OpenTelemetry.AutoInstrumentation.AdditionalDeps.deps.json",
     "store/x64/net8.0/opentelemetry.api/1.12.0/lib/net8.0/OpenTelemetry.Api.dll",
 ];
-
-/// The name of a Ready node, if k8s-local has one.
-pub async fn ready_node(cluster: &Cluster) -> Result<Option<String>> {
-    let nodes = Api::<Node>::all(cluster.client.clone())
-        .list(&ListParams::default())
-        .await?;
-    Ok(nodes.items.into_iter().find_map(|n| {
-        let ready = n
-            .status
-            .as_ref()?
-            .conditions
-            .as_ref()?
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True");
-        ready.then(|| n.metadata.name.unwrap_or_default())
-    }))
-}
 
 /// Creates a one-replica Deployment and waits until its pod runs with every container started;
 /// returns that pod as the API server has it.
