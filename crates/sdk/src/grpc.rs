@@ -1,9 +1,10 @@
 //! gRPC (tonic): a tower layer for `tonic::transport::Server::builder().layer(..)` that makes
 //! the server span of each call (its parent extracted from the request metadata) with the RPC
-//! semantic conventions, and an interceptor for clients that puts the current context into the
-//! outgoing metadata.
+//! semantic conventions; for clients, a tower layer around the channel that makes the client
+//! span of each call and puts its context into the outgoing metadata, and an interceptor that
+//! only propagates the current context.
 //!
-//! The span ends when the response headers are ready. The status comes from `grpc-status` in
+//! Spans end when the response headers are ready. The status comes from `grpc-status` in
 //! the headers (tonic sends an error returned by a handler that way, "trailers-only"); a
 //! response without it is OK, so an error a stream reports later in its trailers is not seen.
 
@@ -60,6 +61,43 @@ fn is_server_error(code: i64) -> bool {
     matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
 }
 
+/// The attributes known when a call starts: `rpc.system`, `rpc.service`, `rpc.method` and,
+/// when the URI has an authority, `server.address` and `server.port`.
+fn call_attributes(uri: &http::Uri) -> Vec<KeyValue> {
+    let (service, method) = rpc_names(uri.path());
+    let mut attrs = vec![
+        KeyValue::new("rpc.system", "grpc"),
+        KeyValue::new("rpc.service", service),
+        KeyValue::new("rpc.method", method),
+    ];
+    if let Some(a) = uri.authority() {
+        attrs.push(KeyValue::new("server.address", a.host().to_string()));
+        if let Some(p) = a.port_u16() {
+            attrs.push(KeyValue::new("server.port", i64::from(p)));
+        }
+    }
+    attrs
+}
+
+/// The gRPC status of a response whose headers have arrived: `grpc-status` when the call ended
+/// there (trailers-only), else OK for an HTTP success and UNKNOWN otherwise.
+fn status_code<B>(res: &http::Response<B>) -> i64 {
+    res.headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(if res.status().is_success() { 0 } else { 2 })
+}
+
+/// `gRPC status <code> <grpc-message>` for the span status (the message percent-decoded, as
+/// the gRPC protocol encodes it).
+fn status_message<B>(res: &http::Response<B>, code: i64) -> String {
+    let message = tonic::Status::from_header_map(res.headers())
+        .map(|s| s.message().to_string())
+        .unwrap_or_default();
+    format!("gRPC status {code} {message}")
+}
+
 impl<S, ReqB, ResB> Service<http::Request<ReqB>> for GrpcServerTrace<S>
 where
     S: Service<http::Request<ReqB>, Response = http::Response<ResB>>,
@@ -76,19 +114,8 @@ where
 
     fn call(&mut self, req: http::Request<ReqB>) -> Self::Future {
         let parent = extract_context(req.headers());
-        let (service, method) = rpc_names(req.uri().path());
         let name = req.uri().path().trim_start_matches('/').to_string();
-        let mut attrs = vec![
-            KeyValue::new("rpc.system", "grpc"),
-            KeyValue::new("rpc.service", service),
-            KeyValue::new("rpc.method", method),
-        ];
-        if let Some(a) = req.uri().authority() {
-            attrs.push(KeyValue::new("server.address", a.host().to_string()));
-            if let Some(p) = a.port_u16() {
-                attrs.push(KeyValue::new("server.port", i64::from(p)));
-            }
-        }
+        let attrs = call_attributes(req.uri());
         let tracer = global::tracer(SCOPE);
         let span = tracer
             .span_builder(name)
@@ -105,21 +132,10 @@ where
             let span = cx.span();
             match &result {
                 Ok(res) => {
-                    let code = res
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i64>().ok())
-                        .unwrap_or(if res.status().is_success() { 0 } else { 2 });
+                    let code = status_code(res);
                     span.set_attribute(KeyValue::new("rpc.grpc.status_code", code));
                     if is_server_error(code) {
-                        let message = res
-                            .headers()
-                            .get("grpc-message")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string();
-                        span.set_status(Status::error(format!("gRPC status {code} {message}")));
+                        span.set_status(Status::error(status_message(res, code)));
                     }
                 }
                 Err(e) => {
@@ -133,8 +149,88 @@ where
     }
 }
 
+/// A tower [`Layer`] that traces the calls of a tonic client: wrap the channel,
+/// `MyClient::new(GrpcClientTraceLayer::new().layer(channel))`. Each call gets a client span
+/// named `package.Service/Method`, a child of the current context, with `rpc.system=grpc`,
+/// `rpc.service`, `rpc.method`, `rpc.grpc.status_code` (and `server.address`/`server.port`
+/// when the request URI has them); its context goes into the call's metadata, so the server's
+/// span is its child. Any status but OK, and a transport error, make the span an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcClientTraceLayer;
+
+impl GrpcClientTraceLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl<S> Layer<S> for GrpcClientTraceLayer {
+    type Service = GrpcClientTrace<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcClientTrace { inner }
+    }
+}
+
+/// The service made by [`GrpcClientTraceLayer`].
+#[derive(Debug, Clone)]
+pub struct GrpcClientTrace<S> {
+    inner: S,
+}
+
+impl<S, ReqB, ResB> Service<http::Request<ReqB>> for GrpcClientTrace<S>
+where
+    S: Service<http::Request<ReqB>, Response = http::Response<ResB>>,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<ReqB>) -> Self::Future {
+        let parent = opentelemetry::Context::current();
+        let name = req.uri().path().trim_start_matches('/').to_string();
+        let attrs = call_attributes(req.uri());
+        let tracer = global::tracer(SCOPE);
+        let span = tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Client)
+            .with_attributes(attrs)
+            .start_with_context(&tracer, &parent);
+        let cx = parent.with_span(span);
+        inject_context(&cx, req.headers_mut());
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let result = fut.await;
+            let span = cx.span();
+            match &result {
+                Ok(res) => {
+                    let code = status_code(res);
+                    span.set_attribute(KeyValue::new("rpc.grpc.status_code", code));
+                    // For the caller every status but OK is a failed call.
+                    if code != 0 {
+                        span.set_status(Status::error(status_message(res, code)));
+                    }
+                }
+                Err(e) => {
+                    span.set_attribute(KeyValue::new("error.type", "transport_error"));
+                    span.set_status(Status::error(e.to_string()));
+                }
+            }
+            span.end();
+            result
+        })
+    }
+}
+
 /// A tonic client interceptor that injects the current context into the request metadata
 /// with the global propagator: `Client::with_interceptor(channel, GrpcContextInterceptor)`.
+/// It makes no span; [`GrpcClientTraceLayer`] makes the client span and propagates its context.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrpcContextInterceptor;
 
