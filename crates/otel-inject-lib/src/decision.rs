@@ -401,6 +401,12 @@ impl InjectionDecision {
         !self.patch.0.is_empty()
     }
 
+    /// The patch as the JSON an admission response carries: the same bytes as
+    /// `serde_json::to_vec(&self.patch)`, written directly (several times cheaper).
+    pub fn patch_json(&self) -> Vec<u8> {
+        crate::patch_json::to_vec(&self.patch)
+    }
+
     /// The status annotation value, when the pod asked for anything; at most
     /// [`MAX_STATUS_BYTES`].
     pub fn status(&self) -> Option<String> {

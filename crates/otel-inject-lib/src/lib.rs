@@ -89,6 +89,8 @@ mod mutate;
 #[cfg(feature = "k8s")]
 mod patch;
 #[cfg(feature = "k8s")]
+mod patch_json;
+#[cfg(feature = "k8s")]
 mod pod;
 #[cfg(feature = "k8s")]
 mod sdk;

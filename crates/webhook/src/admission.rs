@@ -320,10 +320,15 @@ impl Admission {
         record.reason = decision.reason();
         record.summary = decision.summary();
         warnings.extend(decision.warnings.iter().cloned());
-        if !decision.patch.0.is_empty() {
+        if decision.has_patch() {
             let unpatched = response.clone();
-            match response.with_patch(decision.patch) {
-                Ok(patched) => response = patched,
+            // `with_patch` is what sets the patch type (a private field); the bytes are then the
+            // lib's own writer's: the same JSON as serde's, for a fraction of the instructions.
+            match response.with_patch(json_patch::Patch::default()) {
+                Ok(mut patched) => {
+                    patched.patch = Some(decision.patch_json());
+                    response = patched;
+                }
                 Err(e) => {
                     response = unpatched;
                     record.outcome = "failed";

@@ -109,7 +109,7 @@ impl World {
         }
     }
 
-    /// What the webhook does with a review: parse it, decide, serialise the patch.
+    /// What the webhook does with a review: parse it, decide, write the patch's JSON.
     pub fn mutate_review(&self, body: &[u8]) -> Vec<u8> {
         let v: Value = serde_json::from_slice(body).expect("parse");
         let d = mutate(&PodContext {
@@ -120,7 +120,7 @@ impl World {
             options: &self.options,
         });
         assert!(d.has_patch());
-        serde_json::to_vec(&d.patch).expect("serialise")
+        d.patch_json()
     }
 }
 
