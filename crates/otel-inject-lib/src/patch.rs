@@ -32,6 +32,32 @@ fn child_pointer(path: &[&str], last: &str) -> PointerBuf {
     pointer(path.iter().copied().chain(std::iter::once(last)))
 }
 
+/// An array index as a pointer token, written without allocating.
+struct Index {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Index {
+    fn new(mut n: usize) -> Self {
+        let mut digits = [b'0'; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Self { digits, start }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.digits[self.start..]).unwrap_or("0")
+    }
+}
+
 /// Where a container is: its list and index in the working copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContainerRef {
@@ -194,6 +220,31 @@ fn set<'a>(members: &mut Vec<(Cow<'a, str>, Node<'a>)>, key: &str, node: Node<'a
     }
 }
 
+/// The index of the first element of opened array `a` whose member `key` is the string
+/// `value`.
+fn array_position(
+    a: &[Node<'_>],
+    names: &Names,
+    ops: &[PatchOperation],
+    key: &str,
+    value: &str,
+) -> Option<usize> {
+    if key == "name" && !names.may_have(value) {
+        return None;
+    }
+    a.iter().position(|n| {
+        let found = match n {
+            Node::Original(v) => v.field(key),
+            Node::Owned(v) => v.field(key),
+            Node::Added(i) => added(ops, *i).field(key),
+            Node::Object(_) | Node::Array(..) => {
+                return Current::new(n, ops).member(key).and_then(JsonView::string) == Some(value)
+            }
+        };
+        found.and_then(Value::as_str) == Some(value)
+    })
+}
+
 /// A value of the working copy, to read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Current<'b> {
@@ -286,19 +337,7 @@ impl<'b> JsonView<'b> for Current<'b> {
     fn position(self, key: &str, value: &str) -> Option<usize> {
         match self.at {
             At::Value(v) => v.position(key, value),
-            At::Node(Node::Array(_, names)) if key == "name" && !names.may_have(value) => None,
-            At::Node(Node::Array(a, _)) => a.iter().position(|n| {
-                let found = match n {
-                    Node::Original(v) => v.field(key),
-                    Node::Owned(v) => v.field(key),
-                    Node::Added(i) => added(self.ops, *i).field(key),
-                    Node::Object(_) | Node::Array(..) => {
-                        return Self::new(n, self.ops).member(key).and_then(Self::string)
-                            == Some(value)
-                    }
-                };
-                found.and_then(Value::as_str) == Some(value)
-            }),
+            At::Node(Node::Array(a, names)) => array_position(a, names, self.ops, key, value),
             At::Node(_) => None,
         }
     }
@@ -409,10 +448,43 @@ impl<'a> PatchBuilder<'a> {
         match walk(doc, ops, path, false) {
             Some(Node::Array(a, names)) => {
                 names.add(&value);
-                let at = child_pointer(path, &a.len().to_string());
+                let at = child_pointer(path, Index::new(a.len()).as_str());
                 a.push(Self::record(ops, at, value));
             }
             _ => self.add_at(path, Value::Array(vec![value])),
+        }
+    }
+
+    /// Adds env var `var` to container `c`, first or last, unless the container has an env
+    /// var of the same name: the lookup and the write in one walk to the env list, which the
+    /// lookup opens (every env var a mutation adds goes through here).
+    pub(crate) fn add_env_if_absent(&mut self, c: ContainerRef, var: Value, first: bool) {
+        let index = Index::new(c.index);
+        let path = ["spec", c.list.key(), index.as_str(), "env"];
+        let Self { doc, ops, .. } = self;
+        let Some(Node::Array(a, names)) = walk(doc, ops, &path, false) else {
+            // No env list yet (or not a list): the general path, which creates it.
+            let name = var.str_field("name").unwrap_or("");
+            if crate::pod::container::env_index(self.container(c), name).is_none() {
+                self.insert_or_push(&path, first, var);
+            }
+            return;
+        };
+        let name = var.str_field("name").unwrap_or("");
+        if array_position(a, names, ops, "name", name).is_some() {
+            return;
+        }
+        names.add(&var);
+        let at = if first { 0 } else { a.len() };
+        let node = Self::record(ops, child_pointer(&path, Index::new(at).as_str()), var);
+        a.insert(at, node);
+    }
+
+    fn insert_or_push(&mut self, path: &[&str], first: bool, value: Value) {
+        if first {
+            self.insert(path, 0, value);
+        } else {
+            self.push(path, value);
         }
     }
 
@@ -422,7 +494,7 @@ impl<'a> PatchBuilder<'a> {
         match walk(doc, ops, path, false) {
             Some(Node::Array(a, names)) if index <= a.len() => {
                 names.add(&value);
-                let at = child_pointer(path, &index.to_string());
+                let at = child_pointer(path, Index::new(index).as_str());
                 a.insert(index, Self::record(ops, at, value));
             }
             _ => self.push(path, value),
@@ -440,7 +512,7 @@ impl<'a> PatchBuilder<'a> {
         }
         let moved = a.remove(index);
         let value = Current::new(&moved, ops).to_value();
-        let at = child_pointer(path, &index.to_string());
+        let at = child_pointer(path, Index::new(index).as_str());
         ops.push(PatchOperation::Remove(RemoveOperation { path: at }));
         self.push(path, value);
     }
@@ -507,5 +579,8 @@ mod tests {
             "/spec/containers/0/env/3"
         );
         assert_eq!(pointer(["", "~1"]).as_str(), "//~01");
+        for n in [0, 7, 10, 99, 12345, usize::MAX] {
+            assert_eq!(Index::new(n).as_str(), n.to_string());
+        }
     }
 }
