@@ -475,9 +475,17 @@ impl<'a> PatchBuilder<'a> {
             return;
         }
         names.add(&var);
-        let at = if first { 0 } else { a.len() };
-        let node = Self::record(ops, child_pointer(&path, Index::new(at).as_str()), var);
-        a.insert(at, node);
+        let index = if first { 0 } else { a.len() };
+        // The tokens need no escaping: one string, no scan of each token.
+        let at = Index::new(index);
+        let mut s = String::with_capacity(24 + path[1].len() + path[2].len());
+        s.push_str("/spec");
+        for t in [path[1], path[2], "env", at.as_str()] {
+            s.push('/');
+            s.push_str(t);
+        }
+        let node = Self::record(ops, PointerBuf::parse(s).unwrap_or_default(), var);
+        a.insert(index, node);
     }
 
     fn insert_or_push(&mut self, path: &[&str], first: bool, value: Value) {
