@@ -12,6 +12,8 @@ use otel_inject_sdk::Telemetry;
 #[derive(Clone, Default)]
 struct Strategies {
     rate: Arc<Mutex<Option<f64>>>,
+    /// Served as is when set, instead of a probabilistic strategy at `rate`.
+    body: Arc<Mutex<Option<String>>>,
     queries: Arc<Mutex<Vec<String>>>,
 }
 
@@ -20,6 +22,9 @@ async fn sampling(
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> (axum::http::StatusCode, String) {
     s.queries.lock().unwrap().push(q.unwrap_or_default());
+    if let Some(body) = s.body.lock().unwrap().clone() {
+        return (axum::http::StatusCode::OK, body);
+    }
     match *s.rate.lock().unwrap() {
         Some(rate) => (
             axum::http::StatusCode::OK,
@@ -126,34 +131,113 @@ fn strategies_are_read_as_jaeger_v2_and_older_servers_write_them() {
     // Jaeger v2's /sampling: the type as a number.
     assert_eq!(
         parse_strategy(r#"{"strategyType":0,"probabilisticSampling":{"samplingRate":0.25}}"#),
-        Ok(Strategy {
-            default_probability: 0.25,
-            per_operation: vec![]
-        })
+        Ok(Strategy::Probabilistic(0.25))
     );
     // By name, and without the type at all.
     assert_eq!(
         parse_strategy(
             r#"{"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":1}}"#
-        )
-        .map(|s| s.default_probability),
-        Ok(1.0)
+        ),
+        Ok(Strategy::Probabilistic(1.0))
     );
-    // Per operation.
-    let s = parse_strategy(
-        r#"{"strategyType":0,"probabilisticSampling":{"samplingRate":1},
-            "operationSampling":{"defaultSamplingProbability":0.5,
-              "perOperationStrategies":[{"operation":"GET /healthz","probabilisticSampling":{"samplingRate":0}}]}}"#,
-    )
-    .unwrap();
-    assert_eq!(s.default_probability, 0.5);
-    assert_eq!(s.per_operation, vec![("GET /healthz".to_string(), 0.0)]);
-    // Rate limiting and nonsense are errors (the current strategy stays).
-    assert!(parse_strategy(
-        r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":5}}"#
-    )
-    .unwrap_err()
-    .contains("rate limiting"));
-    assert!(parse_strategy(r#"{"probabilisticSampling":{"samplingRate":7}}"#).is_err());
-    assert!(parse_strategy("<html>").is_err());
+    assert_eq!(
+        parse_strategy(r#"{"probabilisticSampling":{"samplingRate":0}}"#),
+        Ok(Strategy::Probabilistic(0.0))
+    );
+    // Per operation, with the lower bound Jaeger sends, which takes precedence over the type.
+    assert_eq!(
+        parse_strategy(
+            r#"{"strategyType":0,"probabilisticSampling":{"samplingRate":1},
+                "operationSampling":{"defaultSamplingProbability":0.5,"defaultLowerBoundTracesPerSecond":0.2,
+                  "perOperationStrategies":[{"operation":"GET /healthz","probabilisticSampling":{"samplingRate":0}}]}}"#,
+        ),
+        Ok(Strategy::PerOperation {
+            default_probability: 0.5,
+            lower_bound_per_second: 0.2,
+            operations: vec![("GET /healthz".to_string(), 0.0)],
+        })
+    );
+    // Rate limiting, by number and by name.
+    for body in [
+        r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":5}}"#,
+        r#"{"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":5}}"#,
+    ] {
+        assert_eq!(
+            parse_strategy(body),
+            Ok(Strategy::RateLimiting {
+                max_traces_per_second: 5.0
+            }),
+            "{body}"
+        );
+    }
+    // Nonsense is an error that says what was wrong (the current strategy stays).
+    for (body, says) in [
+        (
+            r#"{"probabilisticSampling":{"samplingRate":7}}"#,
+            "samplingRate in [0, 1]",
+        ),
+        (
+            r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":-1}}"#,
+            "maxTracesPerSecond >= 0",
+        ),
+        (r#"{"strategyType":1}"#, "maxTracesPerSecond"),
+        (
+            r#"{"strategyType":7}"#,
+            "neither probabilistic (0) nor rate limiting (1)",
+        ),
+        (
+            r#"{"operationSampling":{"defaultSamplingProbability":0.1,"defaultLowerBoundTracesPerSecond":"x"}}"#,
+            "defaultLowerBoundTracesPerSecond",
+        ),
+        ("<html>", "not a sampling strategy"),
+    ] {
+        let e = parse_strategy(body).unwrap_err();
+        assert!(e.contains(says), "{body}: {e}");
+    }
+}
+
+/// A rate-limiting strategy from the collector: a burst of new traces gets at most the rate's
+/// credits, whatever their trace ids.
+#[test]
+fn a_rate_limiting_strategy_caps_new_traces_per_second() {
+    let strategies = Strategies::default();
+    *strategies.body.lock().unwrap() =
+        Some(r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":2}}"#.into());
+    let addr = serve(strategies.clone());
+    let endpoint = format!("http://{addr}/sampling");
+    let (_dispatch, guard) = Telemetry::builder()
+        .service_name("remote-rate")
+        .env_lookup(move |k| match k {
+            "OTEL_TRACES_SAMPLER" => Some("parentbased_jaeger_remote".into()),
+            "OTEL_TRACES_SAMPLER_ARG" => Some(format!(
+                "endpoint={endpoint},pollingIntervalMs=50,initialSamplingRate=0"
+            )),
+            "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" | "OTEL_LOGS_EXPORTER" => {
+                Some("none".into())
+            }
+            _ => None,
+        })
+        .log_writer(std::io::sink)
+        .build();
+    let provider = guard.tracer_provider().unwrap().clone();
+    // Initial rate 0 until the strategy arrives: the first sampled root says it has.
+    let start = Instant::now();
+    while !sampled(&provider) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the rate-limiting strategy was never applied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Polls keep the same strategy and so the same bucket: over 1.5 s of a tight loop, about
+    // 2/s (plus what was left of the starting 2 credits), never thousands.
+    let start = Instant::now();
+    let mut n = 0;
+    let mut roots = 0;
+    while start.elapsed() < Duration::from_millis(1500) {
+        roots += 1;
+        n += usize::from(sampled(&provider));
+    }
+    assert!(roots > 1000, "only {roots} roots started");
+    assert!((2..=5).contains(&n), "{n} of {roots} sampled at 2 traces/s");
 }
