@@ -445,12 +445,51 @@ def check_jaeger(rendered: dict[str, list[dict]], report: Report) -> None:
                      and ctr["livenessProbe"]["httpGet"]["path"] == "/status", "")
         report.check(f"{source}: runs as 10001", dep["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001, "")
         replicas = dep["spec"].get("replicas", 1)
+        check_jaeger_sampling(rendered, source, config, dep, report)
         if backend == "badger":
             report.check(f"{source}: one replica, Recreate, on a PVC", replicas == 1
                          and dep["spec"]["strategy"]["type"] == "Recreate"
                          and any("persistentVolumeClaim" in v for v in dep["spec"]["template"]["spec"]["volumes"]), "")
         if backend == "elasticsearch":
             report.check(f"{source}: >= 2 replicas", replicas >= 2, f"{replicas}")
+
+
+def check_jaeger_sampling(rendered: dict[str, list[dict]], source: str, config: dict, dep: dict, report: Report) -> None:
+    """Issue 17: remote_sampling serves the overlay's strategies file, mounted whole (kubelet
+    refreshes it; a subPath mount never would) from its ConfigMap, on 5778/5779 of the pod, the
+    jaeger-collector Service and the NetworkPolicy."""
+    import json
+    rs = config["extensions"].get("remote_sampling") or {}
+    path = (rs.get("file") or {}).get("path", "")
+    report.check(f"{source}: remote_sampling on, from a file, HTTP 5778 and gRPC 5779",
+                 "remote_sampling" in config["service"]["extensions"] and path.startswith("/")
+                 and (rs.get("http") or {}).get("endpoint") == "0.0.0.0:5778"
+                 and (rs.get("grpc") or {}).get("endpoint") == "0.0.0.0:5779", repr(rs))
+    cm = find(rendered, source, "ConfigMap", "jaeger-sampling-strategies")
+    key = os.path.basename(path)
+    data = (cm or {}).get("data", {})
+    try:
+        strategies = json.loads(data.get(key, ""))
+    except ValueError:
+        strategies = None
+    report.check(f"{source}: ConfigMap jaeger-sampling-strategies holds {key} as JSON with a default_strategy",
+                 isinstance(strategies, dict) and "default_strategy" in strategies, repr(sorted(data)))
+    pod = dep["spec"]["template"]["spec"]
+    (ctr,) = pod["containers"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = [m for m in ctr.get("volumeMounts", []) if m["mountPath"] == os.path.dirname(path)]
+    report.check(f"{source}: {os.path.dirname(path)} mounted read-only, whole, from that ConfigMap",
+                 len(mounts) == 1 and mounts[0].get("readOnly") is True and "subPath" not in mounts[0]
+                 and (volumes.get(mounts[0]["name"], {}).get("configMap") or {}).get("name") == "jaeger-sampling-strategies",
+                 repr(mounts))
+    want = {5778, 5779}
+    ports = {p["containerPort"] for p in ctr.get("ports", [])}
+    svc = find(rendered, source, "Service", "jaeger-collector") or {}
+    svc_ports = {p["port"] for p in svc.get("spec", {}).get("ports", [])}
+    netpol = find(rendered, source, "NetworkPolicy", "jaeger") or {}
+    np_ports = {p["port"] for rule in netpol.get("spec", {}).get("ingress", []) for p in rule.get("ports", [])}
+    report.check(f"{source}: 5778 and 5779 on the container, Service jaeger-collector and NetworkPolicy jaeger",
+                 want <= ports and want <= svc_ports and want <= np_ports, f"{ports} {svc_ports} {np_ports}")
 
 
 def check_argocd(rendered: dict[str, list[dict]], repo: str, report: Report) -> None:

@@ -3,9 +3,11 @@
 //! [`binary`] builds it once from its Go module (`tests/peers/jaeger/build.sh`). [`Jaeger::start`]
 //! runs it with a configuration, normally one of deploy/'s own, rewritten so that several can
 //! run at once on one machine: every listening endpoint moves to a free port on the given
-//! address, Badger's directories move into a temporary directory, and the collector's own
-//! metrics endpoint (a fixed port 8888) is turned off. The query API (`/api/v3/...`) is then read
-//! back as [`Span`]s.
+//! address, Badger's directories move into a temporary directory, the remote_sampling
+//! extension's strategies file is a copy (in that directory) of the strategies given, and the
+//! collector's own metrics endpoint (a fixed port 8888) is turned off. The query API
+//! (`/api/v3/...`) is then read back as [`Span`]s, and the sampling API (`/sampling?service=`)
+//! as JSON.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -43,6 +45,65 @@ pub fn deploy_config(file: &str) -> Result<String> {
     std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// deploy/'s sampling strategies (`sampling-strategies.json` beside a config), by the overlay
+/// directory that ships them, e.g. `base` or `overlays/prod`.
+pub fn deploy_strategies(dir: &str) -> Result<String> {
+    deploy_config(&format!("{dir}/sampling-strategies.json"))
+}
+
+/// What one kustomization of deploy/jaeger generates itself: the file its `jaeger-config`
+/// ConfigMap puts in `config.yaml` and the one its `jaeger-sampling-strategies` ConfigMap puts
+/// in `strategies.json`, as paths under deploy/jaeger for [`deploy_config`] (`None`: it keeps
+/// its base's).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShippedJaeger {
+    /// `base`, or the overlay's directory name (`dev`, `staging`, `prod`).
+    pub overlay: String,
+    pub config: Option<String>,
+    pub strategies: Option<String>,
+}
+
+/// Every kustomization of deploy/jaeger (the base, then each overlay by name), read from the
+/// kustomizations themselves, so that a new overlay or a renamed file cannot go unchecked.
+pub fn shipped() -> Result<Vec<ShippedJaeger>> {
+    let root = repo_root().join("deploy/jaeger");
+    let mut dirs = Vec::new();
+    for e in std::fs::read_dir(root.join("overlays"))? {
+        dirs.push(e?.path());
+    }
+    dirs.sort();
+    dirs.insert(0, root.join("base"));
+    let mut out = Vec::new();
+    for dir in dirs {
+        let file = dir.join("kustomization.yaml");
+        let k: Yaml = serde_yaml::from_str(&std::fs::read_to_string(&file)?)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let generated = |name: &str, key: &str| -> Result<Option<String>> {
+            let generators = k["configMapGenerator"].as_sequence().cloned();
+            for g in generators.iter().flatten().filter(|g| g["name"] == name) {
+                for f in g["files"].as_sequence().into_iter().flatten() {
+                    let spec = f
+                        .as_str()
+                        .ok_or_else(|| anyhow!("bad files entry in {}", file.display()))?;
+                    let Some(source) = spec.strip_prefix(&format!("{key}=")) else {
+                        continue;
+                    };
+                    return Ok(Some(
+                        dir.join(source).strip_prefix(&root)?.display().to_string(),
+                    ));
+                }
+            }
+            Ok(None)
+        };
+        out.push(ShippedJaeger {
+            overlay: dir.file_name().unwrap_or_default().to_string_lossy().into(),
+            config: generated("jaeger-config", "config.yaml")?,
+            strategies: generated("jaeger-sampling-strategies", "strategies.json")?,
+        });
+    }
+    Ok(out)
+}
+
 /// `jaeger validate --config`: the collector's own check of a configuration (every component's
 /// config is unmarshalled and validated), without starting it.
 pub fn validate(config: &str, env: &[(&str, &str)]) -> Result<()> {
@@ -72,6 +133,10 @@ pub struct Ports {
     pub otlp_http: SocketAddr,
     pub query_http: SocketAddr,
     pub health: SocketAddr,
+    /// The remote_sampling extension's HTTP server (`/sampling?service=`), when configured.
+    pub sampling_http: Option<SocketAddr>,
+    /// Its gRPC server (`jaeger.api_v2.SamplingManager`), when configured.
+    pub sampling_grpc: Option<SocketAddr>,
 }
 
 /// Why one start of Jaeger failed: a port another process took first (worth another try on
@@ -98,8 +163,17 @@ impl Drop for Jaeger {
 }
 
 /// Moves every endpoint of a collector configuration to a free port on `ip`, Badger's
-/// directories under `dir`, and turns off the collector's own metrics endpoint.
-pub fn rewrite_config(config: &str, ip: IpAddr, dir: &Path) -> Result<(String, Ports)> {
+/// directories under `dir`, the remote_sampling extension's strategies file to a copy of
+/// `strategies` in `dir`, and turns off the collector's own metrics endpoint.
+///
+/// A configuration that reads strategies from a file needs `strategies`: Jaeger refuses to start
+/// without the file, and the path deploy/ gives (a ConfigMap's mount) is not on this machine.
+pub fn rewrite_config(
+    config: &str,
+    ip: IpAddr,
+    dir: &Path,
+    strategies: Option<&str>,
+) -> Result<(String, Ports)> {
     let mut doc: Yaml = serde_yaml::from_str(config).context("the Jaeger config is not YAML")?;
     let mut moved: BTreeMap<u16, SocketAddr> = BTreeMap::new();
     let mut err = None;
@@ -124,6 +198,46 @@ pub fn rewrite_config(config: &str, ip: IpAddr, dir: &Path) -> Result<(String, P
             .as_mapping_mut()
             .ok_or_else(|| anyhow!("jaeger_query.{proto} is not a mapping"))?
             .insert("endpoint".into(), addr.to_string().into());
+    }
+    let mut sampling = (None, None);
+    if let Some(rs) = doc
+        .get_mut("extensions")
+        .and_then(|e| e.get_mut("remote_sampling"))
+        .and_then(Yaml::as_mapping_mut)
+    {
+        // An `http:` or `grpc:` section without an endpoint listens on Jaeger's default port
+        // (5778, 5779): say where instead, as for jaeger_query.
+        for (proto, default) in [("http", 5778u16), ("grpc", 5779)] {
+            let Some(section) = rs.get_mut(proto) else {
+                continue;
+            };
+            let addr = *moved
+                .entry(default)
+                .or_insert(SocketAddr::new(ip, free_port(ip)?));
+            if section.is_null() {
+                *section = Yaml::Mapping(Default::default());
+            }
+            section
+                .as_mapping_mut()
+                .ok_or_else(|| anyhow!("remote_sampling.{proto} is not a mapping"))?
+                .insert("endpoint".into(), addr.to_string().into());
+            match proto {
+                "http" => sampling.0 = Some(addr),
+                _ => sampling.1 = Some(addr),
+            }
+        }
+        if let Some(file) = rs.get_mut("file").and_then(Yaml::as_mapping_mut) {
+            let strategies = strategies.ok_or_else(|| {
+                anyhow!(
+                    "the config serves sampling strategies from {:?}: give the strategies to \
+                     serve (Jaeger::start_with_strategies, e.g. jaeger::deploy_strategies)",
+                    file.get("path")
+                )
+            })?;
+            let copy = dir.join("sampling-strategies.json");
+            std::fs::write(&copy, strategies)?;
+            file.insert("path".into(), copy.display().to_string().into());
+        }
     }
     if let Some(backends) = doc
         .get_mut("extensions")
@@ -174,6 +288,8 @@ pub fn rewrite_config(config: &str, ip: IpAddr, dir: &Path) -> Result<(String, P
         otlp_http: port(4318)?,
         query_http: port(16686)?,
         health: port(13133)?,
+        sampling_http: sampling.0,
+        sampling_grpc: sampling.1,
     };
     Ok((serde_yaml::to_string(&doc)?, ports))
 }
@@ -226,10 +342,21 @@ impl Jaeger {
     /// beside this one can take one in between: when Jaeger exits because an address is in
     /// use, it is started again on fresh ports (a few times, then the error is returned).
     pub async fn start(config: &str, ip: IpAddr) -> Result<Self> {
+        Self::start_inner(config, None, ip).await
+    }
+
+    /// [`Jaeger::start`] with a configuration whose remote_sampling extension reads a strategies
+    /// file: Jaeger serves `strategies` (the file's JSON) instead, from a copy in its temporary
+    /// directory ([`Jaeger::strategies_file`]).
+    pub async fn start_with_strategies(config: &str, strategies: &str, ip: IpAddr) -> Result<Self> {
+        Self::start_inner(config, Some(strategies), ip).await
+    }
+
+    async fn start_inner(config: &str, strategies: Option<&str>, ip: IpAddr) -> Result<Self> {
         const ATTEMPTS: usize = 5;
         let mut attempt = 1;
         loop {
-            match Self::start_once(config, ip).await {
+            match Self::start_once(config, strategies, ip).await {
                 Err(Started::PortTaken(log)) if attempt < ATTEMPTS => {
                     eprintln!(
                         "jaeger: a port was taken before it bound it (attempt {attempt} of \
@@ -247,23 +374,29 @@ impl Jaeger {
         }
     }
 
-    async fn start_once(config: &str, ip: IpAddr) -> std::result::Result<Self, Started> {
-        Self::spawn_and_wait(config, ip).await.map_err(|e| {
-            let text = format!("{e:#}");
-            if text.contains("address already in use") {
-                Started::PortTaken(text)
-            } else {
-                Started::Failed(e)
-            }
-        })
+    async fn start_once(
+        config: &str,
+        strategies: Option<&str>,
+        ip: IpAddr,
+    ) -> std::result::Result<Self, Started> {
+        Self::spawn_and_wait(config, strategies, ip)
+            .await
+            .map_err(|e| {
+                let text = format!("{e:#}");
+                if text.contains("address already in use") {
+                    Started::PortTaken(text)
+                } else {
+                    Started::Failed(e)
+                }
+            })
     }
 
-    async fn spawn_and_wait(config: &str, ip: IpAddr) -> Result<Self> {
+    async fn spawn_and_wait(config: &str, strategies: Option<&str>, ip: IpAddr) -> Result<Self> {
         // The workspace's reqwest is built without a default crypto provider; ring is ours.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let bin = binary()?;
         let dir = tempfile::tempdir()?;
-        let (config, ports) = rewrite_config(config, ip, dir.path())?;
+        let (config, ports) = rewrite_config(config, ip, dir.path(), strategies)?;
         let file = dir.path().join("config.yaml");
         std::fs::write(&file, config)?;
         let log = std::fs::File::create(dir.path().join("jaeger.log"))?;
@@ -301,9 +434,46 @@ impl Jaeger {
         Ok(jaeger)
     }
 
-    /// deploy/'s in-memory configuration (the dev overlay's, from the base), on `ip`.
+    /// deploy/'s in-memory configuration and sampling strategies (the dev overlay's, from the
+    /// base), on `ip`.
     pub async fn memory(ip: IpAddr) -> Result<Self> {
-        Self::start(&deploy_config("base/config-memory.yaml")?, ip).await
+        Self::start_with_strategies(
+            &deploy_config("base/config-memory.yaml")?,
+            &deploy_strategies("base")?,
+            ip,
+        )
+        .await
+    }
+
+    /// The copy of the strategies this Jaeger serves (rewrite it to change them: Jaeger re-reads
+    /// it every `reload_interval` of its config), when it serves any from a file.
+    pub fn strategies_file(&self) -> Option<PathBuf> {
+        let file = self.dir.path().join("sampling-strategies.json");
+        file.exists().then_some(file)
+    }
+
+    /// `http://ip:port/sampling` of the remote_sampling extension, as a `jaeger_remote`
+    /// sampler's `endpoint=` takes it.
+    pub fn sampling_endpoint(&self) -> Option<String> {
+        self.ports
+            .sampling_http
+            .map(|a| format!("http://{a}/sampling"))
+    }
+
+    /// `GET /sampling?service=NAME`: the strategy Jaeger serves `service`, as JSON.
+    pub async fn sampling_strategy(&self, service: &str) -> Result<Value> {
+        let endpoint = self
+            .sampling_endpoint()
+            .ok_or_else(|| anyhow!("this Jaeger has no remote_sampling HTTP endpoint"))?;
+        let url = format!("{endpoint}?service={service}");
+        let r = self.http.get(&url).send().await?;
+        let status = r.status().as_u16();
+        let body = r.bytes().await?;
+        if status != 200 {
+            bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        serde_json::from_slice(&body)
+            .with_context(|| format!("GET {url}: not JSON: {}", String::from_utf8_lossy(&body)))
     }
 
     /// What Jaeger has logged so far.
@@ -539,17 +709,49 @@ mod tests {
     fn every_endpoint_moves_and_query_ports_are_added() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let ip: IpAddr = "127.0.0.1".parse()?;
+        let strategies = deploy_strategies("overlays/staging")?;
         let (out, ports) = rewrite_config(
             &deploy_config("overlays/staging/config-badger.yaml")?,
             ip,
             dir.path(),
+            Some(&strategies),
         )?;
-        for fixed in [":4317", ":4318", ":13133", " /badger/"] {
+        for fixed in [
+            ":4317",
+            ":4318",
+            ":13133",
+            ":5778",
+            ":5779",
+            " /badger/",
+            "/etc/jaeger/",
+        ] {
             assert!(!out.contains(fixed), "{fixed} left in:\n{out}");
         }
         assert!(out.contains(&ports.query_http.to_string()), "{out}");
+        let sampling = ports.sampling_http.expect("remote_sampling's HTTP port");
+        assert!(out.contains(&sampling.to_string()), "{out}");
+        assert!(ports.sampling_grpc.is_some(), "{out}");
         assert!(out.contains(&dir.path().display().to_string()), "{out}");
         assert!(out.contains("level: none"), "{out}");
+        let copy = dir.path().join("sampling-strategies.json");
+        assert_eq!(std::fs::read_to_string(copy)?, strategies);
+        Ok(())
+    }
+
+    #[test]
+    fn a_strategies_file_is_required_when_the_config_reads_one() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let err = rewrite_config(
+            &deploy_config("base/config-memory.yaml")?,
+            "127.0.0.1".parse()?,
+            dir.path(),
+            None,
+        )
+        .expect_err("no strategies given");
+        assert!(
+            format!("{err:#}").contains("start_with_strategies"),
+            "{err:#}"
+        );
         Ok(())
     }
 }

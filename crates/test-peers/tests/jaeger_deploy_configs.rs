@@ -12,44 +12,37 @@ use otel_inject_test_peers::{otlp, repo_root};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// The file each overlay's `jaeger-config` ConfigMap generator puts in `config.yaml`, read from
-/// the kustomizations themselves, so that a new overlay cannot go unchecked.
-fn shipped_configs() -> Result<Vec<(String, String)>> {
-    let root = repo_root().join("deploy/jaeger");
-    let mut dirs = vec![root.join("base")];
-    for e in std::fs::read_dir(root.join("overlays"))? {
-        dirs.push(e?.path());
-    }
-    let mut out = Vec::new();
-    for dir in dirs {
-        let k: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(dir.join("kustomization.yaml"))?)?;
-        let generators = k["configMapGenerator"]
-            .as_sequence()
-            .cloned()
-            .unwrap_or_default();
-        for g in generators.iter().filter(|g| g["name"] == "jaeger-config") {
-            for f in g["files"].as_sequence().into_iter().flatten() {
-                let spec = f
-                    .as_str()
-                    .ok_or_else(|| anyhow!("bad files entry in {dir:?}"))?;
-                let file = spec.strip_prefix("config.yaml=").unwrap_or(spec);
-                let rel = dir.join(file).strip_prefix(&root)?.display().to_string();
-                out.push((
-                    dir.file_name().unwrap_or_default().to_string_lossy().into(),
-                    rel,
-                ));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The file each kustomization's `jaeger-config` ConfigMap generator puts in `config.yaml`, and
+/// the strategies it mounts beside it (its own or its base's), read from the kustomizations
+/// themselves, so that a new overlay cannot go unchecked.
+fn shipped_configs() -> Result<Vec<(String, String, String)>> {
+    let shipped = jaeger::shipped()?;
+    let base_strategies = shipped
+        .iter()
+        .find(|s| s.overlay == "base")
+        .and_then(|s| s.strategies.clone())
+        .ok_or_else(|| anyhow!("deploy/jaeger/base generates no jaeger-sampling-strategies"))?;
+    Ok(shipped
+        .into_iter()
+        .filter_map(|s| {
+            let strategies = s.strategies.unwrap_or_else(|| base_strategies.clone());
+            Some((s.overlay, s.config?, strategies))
+        })
+        .collect())
 }
 
-async fn spans_arrive_over_both_protocols(overlay: &str, file: &str) -> Result<()> {
-    let jaeger = Jaeger::start(&jaeger::deploy_config(file)?, LOOPBACK)
-        .await
-        .with_context(|| format!("starting Jaeger with {file}"))?;
+async fn spans_arrive_over_both_protocols(
+    overlay: &str,
+    file: &str,
+    strategies: &str,
+) -> Result<()> {
+    let jaeger = Jaeger::start_with_strategies(
+        &jaeger::deploy_config(file)?,
+        &jaeger::deploy_config(strategies)?,
+        LOOPBACK,
+    )
+    .await
+    .with_context(|| format!("starting Jaeger with {file} and {strategies}"))?;
     let mut sent = Vec::new();
     for proto in ["grpc", "http"] {
         let service = format!("deploy-{overlay}-{proto}");
@@ -113,12 +106,12 @@ async fn spans_arrive_over_both_protocols(overlay: &str, file: &str) -> Result<(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shipped_jaeger_config_runs_or_validates() -> Result<()> {
     let configs = shipped_configs()?;
-    let names: Vec<&str> = configs.iter().map(|(o, _)| o.as_str()).collect();
+    let names: Vec<&str> = configs.iter().map(|(o, _, _)| o.as_str()).collect();
     ensure!(
         names == ["base", "prod", "staging"],
         "overlays changed: {configs:?}"
     );
-    for (overlay, file) in &configs {
+    for (overlay, file, strategies) in &configs {
         if file.contains("elasticsearch") {
             // No Elasticsearch cluster here: the collector's own validation of every component's
             // configuration, with the URL the overlay's generator sets.
@@ -131,7 +124,7 @@ async fn every_shipped_jaeger_config_runs_or_validates() -> Result<()> {
             )?;
             eprintln!("jaeger {overlay} ({file}): jaeger validate accepts it");
         } else {
-            spans_arrive_over_both_protocols(overlay, file).await?;
+            spans_arrive_over_both_protocols(overlay, file, strategies).await?;
         }
     }
     Ok(())
