@@ -149,7 +149,16 @@ def check(dotnet_in: str, dotnet_out: str, shop_in: str, shop_out: str, argo_in:
         for var in SDK_ENV:
             ok(f"{name}: {var}", var in env, sorted(env))
         ok(f"{name}: OTEL_SERVICE_NAME={name}", env.get("OTEL_SERVICE_NAME") == name, env.get("OTEL_SERVICE_NAME"))
-        ok(f"{name}: sampler from the platform default", env.get("OTEL_TRACES_SAMPLER") == "parentbased_traceidratio", env.get("OTEL_TRACES_SAMPLER"))
+        # The shop sets its own sampler (strategies from Jaeger); the Instrumentation's must not
+        # be added beside it or replace it: the container's own pair comes out as it went in.
+        own = env_of(containers(pod_spec(find(shop_before, "Deployment", name)))[name])
+        ok(f"{name}: its own sampler kept", env.get("OTEL_TRACES_SAMPLER") == own.get("OTEL_TRACES_SAMPLER") == "parentbased_jaeger_remote",
+           env.get("OTEL_TRACES_SAMPLER"))
+        ok(f"{name}: its own sampler argument kept", env.get("OTEL_TRACES_SAMPLER_ARG") == own.get("OTEL_TRACES_SAMPLER_ARG")
+           and str(own.get("OTEL_TRACES_SAMPLER_ARG")).startswith("endpoint=http://jaeger-collector.monitoring.svc.cluster.local:5778/sampling,"),
+           env.get("OTEL_TRACES_SAMPLER_ARG"))
+        names = [e["name"] for e in containers(spec)[name].get("env", [])]
+        ok(f"{name}: one of each sampler variable", names.count("OTEL_TRACES_SAMPLER") == names.count("OTEL_TRACES_SAMPLER_ARG") == 1, names)
         ok(f"{name}: no init container", not spec.get("initContainers"), spec.get("initContainers"))
         before_spec = pod_spec(find(shop_before, "Deployment", name))
         ok(f"{name}: no volume added", spec.get("volumes") == before_spec.get("volumes"), spec.get("volumes"))
