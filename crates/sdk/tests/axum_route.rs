@@ -4,25 +4,13 @@
 //! TCP, as a service would be.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use std::sync::OnceLock;
+#[path = "support/spans.rs"]
+mod spans;
 
 use opentelemetry::trace::SpanKind;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use otel_inject_sdk::http::HttpServerTraceLayer;
+use spans::{attr, exporter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One provider for the whole test binary (the global one is process-wide).
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        opentelemetry::global::set_tracer_provider(provider);
-        exporter
-    })
-}
 
 /// Sends `GET path` over HTTP/1.1 and returns the status line.
 async fn get(addr: std::net::SocketAddr, path: &str) -> String {
@@ -39,19 +27,9 @@ fn server_span(path: &str) -> (String, Option<String>) {
     let spans = exporter().get_finished_spans().unwrap();
     let span = spans
         .iter()
-        .find(|s| {
-            s.span_kind == SpanKind::Server
-                && s.attributes
-                    .iter()
-                    .any(|kv| kv.key.as_str() == "url.path" && kv.value.as_str() == path)
-        })
+        .find(|s| s.span_kind == SpanKind::Server && attr(s, "url.path").as_deref() == Some(path))
         .unwrap_or_else(|| panic!("no server span for {path} in {spans:#?}"));
-    let route = span
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == "http.route")
-        .map(|kv| kv.value.to_string());
-    (span.name.to_string(), route)
+    (span.name.to_string(), attr(span, "http.route"))
 }
 
 #[tokio::test]

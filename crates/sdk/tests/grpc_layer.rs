@@ -12,11 +12,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
-use otel_inject_lib::sdk_values::Propagator;
 use otel_inject_sdk::grpc::{GrpcClientTraceLayer, GrpcContextInterceptor, GrpcServerTraceLayer};
-use otel_inject_sdk::propagation::build_propagator;
+use spans::{attr, exporter};
 use tower::Layer as _;
+
+#[path = "support/spans.rs"]
+mod spans;
 
 struct Echo;
 
@@ -39,35 +40,11 @@ impl TraceService for Echo {
     }
 }
 
-/// One provider for the test binary (the global one is process-wide); each test reads the
-/// spans of its own traces.
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: std::sync::OnceLock<InMemorySpanExporter> = std::sync::OnceLock::new();
-    EXPORTER.get_or_init(|| {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        opentelemetry::global::set_tracer_provider(provider);
-        opentelemetry::global::set_text_map_propagator(build_propagator(&[
-            Propagator::TraceContext,
-        ]));
-        exporter
-    })
-}
-
 /// The finished spans of one trace.
 fn spans_of(trace: opentelemetry::trace::TraceId) -> Vec<opentelemetry_sdk::trace::SpanData> {
     let mut spans = exporter().get_finished_spans().unwrap();
     spans.retain(|s| s.span_context.trace_id() == trace);
     spans
-}
-
-fn attr(s: &opentelemetry_sdk::trace::SpanData, k: &str) -> Option<String> {
-    s.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == k)
-        .map(|kv| kv.value.to_string())
 }
 
 /// A traced Echo server on loopback and a channel to it.
