@@ -537,7 +537,45 @@ async fn install_jaeger(cluster: &Cluster, id: &str, images: &Images) -> Result<
         query: cluster.cluster_ip(&namespace, "jaeger-query").await?,
         namespace,
     };
+    sampling_served(&jaeger).await?;
     Ok((jaeger, started.elapsed().as_secs_f64()))
+}
+
+/// The dev overlay's default sampling strategy, served by the Jaeger pod through the
+/// jaeger-collector Service on 5778: the strategies ConfigMap is mounted where the config reads
+/// it, and the port is on the pod and the Service (issue 17).
+async fn sampling_served(jaeger: &Jaeger) -> Result<()> {
+    let file: Value = serde_json::from_str(&jaeger::deploy_strategies("base")?)?;
+    let want = file["default_strategy"]["param"].clone();
+    let url = format!(
+        "http://{}:5778/sampling?service=deploy-install-probe",
+        jaeger.collector
+    );
+    poll(
+        Duration::from_secs(20),
+        "the dev sampling strategy from jaeger-collector:5778",
+        || {
+            let url = url.clone();
+            let want = want.clone();
+            async move {
+                let r = reqwest::Client::new()
+                    .get(&url)
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await?;
+                let status = r.status().as_u16();
+                let v: Value = serde_json::from_str(&r.text().await?)?;
+                ensure!(status == 200, "GET {url}: {status} {v}");
+                ensure!(
+                    v["strategyType"] == 0
+                        && v["probabilisticSampling"]["samplingRate"].as_f64() == want.as_f64(),
+                    "GET {url}: {v}, not the dev default (probability {want})"
+                );
+                Ok(Some(()))
+            }
+        },
+    )
+    .await
 }
 
 /// Creates pods that are never scheduled until one comes back with the webhook's status
