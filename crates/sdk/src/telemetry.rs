@@ -34,8 +34,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The log filter used when `RUST_LOG` is not set.
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
-/// Crates whose own spans and events never become OpenTelemetry spans: they are what the
-/// exporter itself runs on, and exporting them would feed back into the exporter.
+/// Crates whose own spans never become OpenTelemetry spans, nor their events log records: they
+/// are what the exporter itself runs on, and exporting them would feed back into the exporter.
+/// Their events still reach the log lines.
 const EXPORTER_INTERNALS: &[&str] = &[
     "h2",
     "hyper",
@@ -61,28 +62,30 @@ fn is_exporter_internal(target: &str) -> bool {
     EXPORTER_INTERNALS.contains(&head)
 }
 
-/// The per-layer filter of the OpenTelemetry span layer: everything but the exporter's
-/// internals. Not `Targets`: a per-layer filter is asked for every span and event, and matching
-/// `Targets`' directives cost a span 4% more than the same pipeline wired by hand
-/// (crates/sdk/benches/instructions.rs). A filter, not a wrapper that skips them: the layer
-/// must stay reachable through `downcast_raw` (`OpenTelemetrySpanExt`), which a wrapper could
-/// forward only with `unsafe` code.
-struct NotExporterInternals;
+/// Keeps the exporter's own spans from existing at all: a global filter, the first layer
+/// over the registry. Nothing shows spans but the OpenTelemetry layer (log lines carry trace
+/// and span ids, not span names), so this is the exporter-internals filter of that layer
+/// without a per-layer filter's lookup at every enter, exit and close of every other span
+/// (one made a span cost 6% more than the same pipeline wired by hand,
+/// crates/sdk/benches/instructions.rs). Decided once per callsite. The exporter's events
+/// stay: they are log lines, kept out of log records by [`EventsOnly`]; in a span layer they
+/// would need a span of the user's around them, which the exporter's threads never have.
+struct NoInternalSpans;
 
-impl<S> tracing_subscriber::layer::Filter<S> for NotExporterInternals {
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _: &Context<'_, S>) -> bool {
-        !is_exporter_internal(meta.target())
-    }
-
-    fn callsite_enabled(
+impl<S: tracing::Subscriber> Layer<S> for NoInternalSpans {
+    fn register_callsite(
         &self,
         meta: &'static tracing::Metadata<'static>,
     ) -> tracing::subscriber::Interest {
-        if is_exporter_internal(meta.target()) {
+        if meta.is_span() && is_exporter_internal(meta.target()) {
             tracing::subscriber::Interest::never()
         } else {
             tracing::subscriber::Interest::always()
         }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
+        !(meta.is_span() && is_exporter_internal(meta.target()))
     }
 }
 
@@ -432,11 +435,9 @@ impl TelemetryBuilder {
             .with_writer(writer)
             .with_filter(tracing_subscriber::filter::filter_fn(|m| m.is_event()));
 
-        let otel_layer = provider.as_ref().map(|p| {
-            tracing_opentelemetry::layer()
-                .with_tracer(p.tracer("otel-inject-sdk"))
-                .with_filter(NotExporterInternals)
-        });
+        let otel_layer = provider
+            .as_ref()
+            .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("otel-inject-sdk")));
 
         // tracing events become OTLP log records (with the active trace context), except the
         // exporter stack's own: a failing log export must not log itself into the next export.
@@ -445,6 +446,7 @@ impl TelemetryBuilder {
         });
 
         let subscriber = tracing_subscriber::registry()
+            .with(NoInternalSpans)
             .with(filter)
             .with(fmt_layer)
             .with(otel_layer)

@@ -1,9 +1,14 @@
 //! The exporter stack's own spans and events (h2, hyper, tonic, reqwest, opentelemetry...)
 //! never become spans or log records, even with `RUST_LOG=trace`: exporting them would feed
-//! the export with itself. Everything else does, a crate whose name merely starts the same
-//! (`hyperx`, `tower_http`) included, and so do the user's spans inside an internal one.
+//! the export with itself; their events still reach the log lines. Everything else does, a
+//! crate whose name merely starts the same (`hyperx`, `tower_http`) included, and so do the
+//! user's spans inside an internal one.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+#[path = "support/capture.rs"]
+mod capture;
+
+use capture::Capture;
 use opentelemetry_sdk::logs::InMemoryLogExporter;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use otel_inject_sdk::Telemetry;
@@ -12,6 +17,7 @@ use otel_inject_sdk::Telemetry;
 fn internal_targets_are_kept_out_of_spans_and_log_records() {
     let spans = InMemorySpanExporter::default();
     let logs = InMemoryLogExporter::default();
+    let lines = Capture::default();
     let (dispatch, guard) = Telemetry::builder()
         .service_name("internals")
         .env_lookup(|k| match k {
@@ -20,7 +26,7 @@ fn internal_targets_are_kept_out_of_spans_and_log_records() {
             _ => None,
         })
         .without_detection()
-        .log_writer(std::io::sink)
+        .log_writer(lines.clone())
         .span_exporter(spans.clone())
         .log_exporter(logs.clone())
         .build();
@@ -89,4 +95,8 @@ fn internal_targets_are_kept_out_of_spans_and_log_records() {
         bodies.iter().filter(|b| b.contains("user event")).count(),
         4
     );
+    // The log lines keep them all: an exporter warning is what a user needs to see.
+    let text = lines.text();
+    assert_eq!(text.matches("internal event").count(), 4, "{text}");
+    assert_eq!(text.matches("user event").count(), 4, "{text}");
 }
