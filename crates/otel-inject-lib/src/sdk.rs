@@ -456,12 +456,11 @@ pub(crate) fn inject_sdk_config(
     }
 
     let rendered = res.render();
+    // Ours is appended last, after the propagators and the sampler, where the operator moves
+    // it: one op instead of an add, a remove and an add again.
+    let mut ours = None;
     match container::env_index(b.container(c), envn::OTEL_RESOURCE_ATTRIBUTES) {
-        None => env::append_if_absent(
-            b,
-            c,
-            env::literal(envn::OTEL_RESOURCE_ATTRIBUTES, &rendered),
-        ),
+        None => ours = Some(env::literal(envn::OTEL_RESOURCE_ATTRIBUTES, &rendered)),
         // A value from `valueFrom` cannot be extended: an entry with both `value` and
         // `valueFrom` is rejected by the API server (the operator writes exactly that, and the
         // pod cannot be created). The user's variable wins, as every user variable does.
@@ -503,7 +502,10 @@ pub(crate) fn inject_sdk_config(
             }
         }
     }
-    env::move_to_end(b, c, envn::OTEL_RESOURCE_ATTRIBUTES);
+    match ours {
+        Some(var) => env::append_if_absent(b, c, var),
+        None => env::move_to_end(b, c, envn::OTEL_RESOURCE_ATTRIBUTES),
+    }
 }
 
 #[cfg(test)]
