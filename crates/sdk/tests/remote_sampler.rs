@@ -62,25 +62,39 @@ fn sampled(provider: &opentelemetry_sdk::trace::SdkTracerProvider) -> bool {
     s
 }
 
-#[test]
-fn strategies_from_the_collector_replace_the_initial_rate() {
-    let strategies = Strategies::default();
-    let addr = serve(strategies.clone());
-    let endpoint = format!("http://{addr}/sampling");
-    let (_dispatch, guard) = Telemetry::builder()
-        .service_name("remote-test")
+/// The pipeline of service `service` with `sampler` fetching from the collector at `addr`
+/// (`arg`: the rest of `OTEL_TRACES_SAMPLER_ARG`), exporting nothing.
+fn remote_pipeline(
+    service: &str,
+    sampler: &'static str,
+    addr: std::net::SocketAddr,
+    arg: &str,
+) -> (tracing::Dispatch, otel_inject_sdk::TelemetryGuard) {
+    let arg = format!("endpoint=http://{addr}/sampling,{arg}");
+    Telemetry::builder()
+        .service_name(service)
         .env_lookup(move |k| match k {
-            "OTEL_TRACES_SAMPLER" => Some("jaeger_remote".into()),
-            "OTEL_TRACES_SAMPLER_ARG" => Some(format!(
-                "endpoint={endpoint},pollingIntervalMs=100,initialSamplingRate=1"
-            )),
+            "OTEL_TRACES_SAMPLER" => Some(sampler.into()),
+            "OTEL_TRACES_SAMPLER_ARG" => Some(arg.clone()),
             "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" | "OTEL_LOGS_EXPORTER" => {
                 Some("none".into())
             }
             _ => None,
         })
         .log_writer(std::io::sink)
-        .build();
+        .build()
+}
+
+#[test]
+fn strategies_from_the_collector_replace_the_initial_rate() {
+    let strategies = Strategies::default();
+    let addr = serve(strategies.clone());
+    let (_dispatch, guard) = remote_pipeline(
+        "remote-test",
+        "jaeger_remote",
+        addr,
+        "pollingIntervalMs=100,initialSamplingRate=1",
+    );
     assert!(guard.warnings().is_empty(), "{:?}", guard.warnings());
     let provider = guard.tracer_provider().unwrap().clone();
 
@@ -204,21 +218,12 @@ fn a_rate_limiting_strategy_caps_new_traces_per_second() {
     *strategies.body.lock().unwrap() =
         Some(r#"{"strategyType":1,"rateLimitingSampling":{"maxTracesPerSecond":2}}"#.into());
     let addr = serve(strategies.clone());
-    let endpoint = format!("http://{addr}/sampling");
-    let (_dispatch, guard) = Telemetry::builder()
-        .service_name("remote-rate")
-        .env_lookup(move |k| match k {
-            "OTEL_TRACES_SAMPLER" => Some("parentbased_jaeger_remote".into()),
-            "OTEL_TRACES_SAMPLER_ARG" => Some(format!(
-                "endpoint={endpoint},pollingIntervalMs=50,initialSamplingRate=0"
-            )),
-            "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" | "OTEL_LOGS_EXPORTER" => {
-                Some("none".into())
-            }
-            _ => None,
-        })
-        .log_writer(std::io::sink)
-        .build();
+    let (_dispatch, guard) = remote_pipeline(
+        "remote-rate",
+        "parentbased_jaeger_remote",
+        addr,
+        "pollingIntervalMs=50,initialSamplingRate=0",
+    );
     let provider = guard.tracer_provider().unwrap().clone();
     // Initial rate 0 until the strategy arrives: the first sampled root says it has.
     let start = Instant::now();
