@@ -72,20 +72,26 @@ fn is_exporter_internal(target: &str) -> bool {
 /// would need a span of the user's around them, which the exporter's threads never have.
 struct NoInternalSpans;
 
+impl NoInternalSpans {
+    fn allows(meta: &tracing::Metadata<'_>) -> bool {
+        !(meta.is_span() && is_exporter_internal(meta.target()))
+    }
+}
+
 impl<S: tracing::Subscriber> Layer<S> for NoInternalSpans {
     fn register_callsite(
         &self,
         meta: &'static tracing::Metadata<'static>,
     ) -> tracing::subscriber::Interest {
-        if meta.is_span() && is_exporter_internal(meta.target()) {
-            tracing::subscriber::Interest::never()
-        } else {
+        if Self::allows(meta) {
             tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
         }
     }
 
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        !(meta.is_span() && is_exporter_internal(meta.target()))
+        Self::allows(meta)
     }
 }
 
