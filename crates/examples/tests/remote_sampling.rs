@@ -27,10 +27,7 @@ const JAEGER_DEFAULT_PROBABILITY: f64 = 0.001;
 fn environments() -> Vec<(String, String, String)> {
     let shipped = jaeger::shipped().unwrap();
     let base = shipped.iter().find(|s| s.overlay == "base").unwrap();
-    let (base_config, base_strategies) = (
-        base.config.clone().unwrap(),
-        base.strategies.clone().unwrap(),
-    );
+    let base_config = base.config.clone().unwrap();
     let envs: Vec<_> = shipped
         .iter()
         .filter(|s| s.overlay != "base")
@@ -45,14 +42,10 @@ fn environments() -> Vec<(String, String, String)> {
                 doc["service"]["extensions"] = own["service"]["extensions"].clone();
                 config = serde_yaml::to_string(&doc).unwrap();
             }
-            let strategies = s
-                .strategies
-                .clone()
-                .unwrap_or_else(|| base_strategies.clone());
             (
                 s.overlay.clone(),
                 config,
-                deploy_config(&strategies).unwrap(),
+                deploy_config(&s.strategies).unwrap(),
             )
         })
         .collect();

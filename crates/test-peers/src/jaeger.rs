@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
@@ -51,16 +51,16 @@ pub fn deploy_strategies(dir: &str) -> Result<String> {
     deploy_config(&format!("{dir}/sampling-strategies.json"))
 }
 
-/// What one kustomization of deploy/jaeger generates itself: the file its `jaeger-config`
-/// ConfigMap puts in `config.yaml` and the one its `jaeger-sampling-strategies` ConfigMap puts
-/// in `strategies.json`, as paths under deploy/jaeger for [`deploy_config`] (`None`: it keeps
-/// its base's).
+/// One kustomization of deploy/jaeger: the file its own `jaeger-config` ConfigMap puts in
+/// `config.yaml` (`None`: it keeps its base's), and the strategies file it mounts (the one its
+/// own `jaeger-sampling-strategies` ConfigMap puts in `strategies.json`, else its base's), as
+/// paths under deploy/jaeger for [`deploy_config`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ShippedJaeger {
     /// `base`, or the overlay's directory name (`dev`, `staging`, `prod`).
     pub overlay: String,
     pub config: Option<String>,
-    pub strategies: Option<String>,
+    pub strategies: String,
 }
 
 /// Every kustomization of deploy/jaeger (the base, then each overlay by name), read from the
@@ -95,10 +95,19 @@ pub fn shipped() -> Result<Vec<ShippedJaeger>> {
             }
             Ok(None)
         };
+        let strategies = match generated("jaeger-sampling-strategies", "strategies.json")? {
+            Some(own) => own,
+            None => out
+                .first()
+                .map(|base: &ShippedJaeger| base.strategies.clone())
+                .ok_or_else(|| {
+                    anyhow!("deploy/jaeger/base generates no jaeger-sampling-strategies")
+                })?,
+        };
         out.push(ShippedJaeger {
             overlay: dir.file_name().unwrap_or_default().to_string_lossy().into(),
             config: generated("jaeger-config", "config.yaml")?,
-            strategies: generated("jaeger-sampling-strategies", "strategies.json")?,
+            strategies,
         });
     }
     Ok(out)
@@ -466,14 +475,9 @@ impl Jaeger {
             .sampling_endpoint()
             .ok_or_else(|| anyhow!("this Jaeger has no remote_sampling HTTP endpoint"))?;
         let url = format!("{endpoint}?service={service}");
-        let r = self.http.get(&url).send().await?;
-        let status = r.status().as_u16();
-        let body = r.bytes().await?;
-        if status != 200 {
-            bail!("GET {url}: {status} {}", String::from_utf8_lossy(&body));
-        }
-        serde_json::from_slice(&body)
-            .with_context(|| format!("GET {url}: not JSON: {}", String::from_utf8_lossy(&body)))
+        let (status, v) = self.get_json(&url).await?;
+        ensure!(status == 200, "GET {url}: {status} {v}");
+        Ok(v)
     }
 
     /// What Jaeger has logged so far.
@@ -491,9 +495,15 @@ impl Jaeger {
         format!("http://{}", self.ports.otlp_http)
     }
 
+    /// `GET path_and_query` of the query API: the status and the JSON body.
     async fn get(&self, path_and_query: &str) -> Result<(u16, Value)> {
-        let url = format!("http://{}{path_and_query}", self.ports.query_http);
-        let r = self.http.get(&url).send().await?;
+        self.get_json(&format!("http://{}{path_and_query}", self.ports.query_http))
+            .await
+    }
+
+    /// `GET url`: the status and the JSON body (an error that shows the body when it is not JSON).
+    async fn get_json(&self, url: &str) -> Result<(u16, Value)> {
+        let r = self.http.get(url).send().await?;
         let status = r.status().as_u16();
         let body = r.bytes().await?;
         let json = serde_json::from_slice(&body).with_context(|| {

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use anyhow::{anyhow, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use otel_inject_test_peers::jaeger::{self, Jaeger};
 use otel_inject_test_peers::{otlp, repo_root};
 
@@ -16,18 +16,9 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// the strategies it mounts beside it (its own or its base's), read from the kustomizations
 /// themselves, so that a new overlay cannot go unchecked.
 fn shipped_configs() -> Result<Vec<(String, String, String)>> {
-    let shipped = jaeger::shipped()?;
-    let base_strategies = shipped
-        .iter()
-        .find(|s| s.overlay == "base")
-        .and_then(|s| s.strategies.clone())
-        .ok_or_else(|| anyhow!("deploy/jaeger/base generates no jaeger-sampling-strategies"))?;
-    Ok(shipped
+    Ok(jaeger::shipped()?
         .into_iter()
-        .filter_map(|s| {
-            let strategies = s.strategies.unwrap_or_else(|| base_strategies.clone());
-            Some((s.overlay, s.config?, strategies))
-        })
+        .filter_map(|s| Some((s.overlay, s.config?, s.strategies)))
         .collect())
 }
 
