@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let h = harness();
     let first = decide(h, &pod);
     let mut injected = pod.clone();
-    if let Err(e) = json_patch::patch(&mut injected, &first.patch) {
+    if let Err(e) = first.patch.apply(&mut injected) {
         panic!(
             "the patch does not apply: {e}\npatch: {}",
             serde_json::to_string(&first.patch).unwrap_or_default()
@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let second = decide(h, &injected);
     assert!(
-        second.patch.0.is_empty(),
+        second.patch.is_empty(),
         "a second decision on the injected pod patches again:\nfirst: {}\nsecond: {}\nexplain: {}",
         serde_json::to_string(&first.patch).unwrap_or_default(),
         serde_json::to_string(&second.patch).unwrap_or_default(),

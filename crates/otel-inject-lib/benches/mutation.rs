@@ -55,7 +55,7 @@ fn scaling(c: &mut Criterion) {
                     options: &world.options,
                 });
                 assert!(d.has_patch());
-                black_box(d.patch.0.len())
+                black_box(d.patch.len())
             })
         });
     }

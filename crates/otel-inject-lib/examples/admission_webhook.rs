@@ -55,7 +55,7 @@ async fn review(
     let mut response = if decision.has_patch() {
         // A patch that cannot be encoded admits the pod unchanged.
         response
-            .with_patch(decision.patch.clone())
+            .with_patch(decision.patch.to_json_patch())
             .unwrap_or_else(|_| AdmissionResponse::from(&request))
     } else {
         response

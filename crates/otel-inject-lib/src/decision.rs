@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use json_patch::Patch;
+use crate::Patch;
 
 use crate::annotations::{AnnotationError, Language};
 
@@ -398,13 +398,13 @@ impl InjectionDecision {
 
     /// Whether the decision changes the pod.
     pub fn has_patch(&self) -> bool {
-        !self.patch.0.is_empty()
+        !self.patch.is_empty()
     }
 
     /// The patch as the JSON an admission response carries: the same bytes as
     /// `serde_json::to_vec(&self.patch)`, written directly (several times cheaper).
     pub fn patch_json(&self) -> Vec<u8> {
-        crate::patch_json::to_vec(&self.patch)
+        self.patch.to_json()
     }
 
     /// The status annotation value, when the pod asked for anything; at most

@@ -38,7 +38,7 @@
 //! println!("{}", decision.explain());
 //!
 //! // The patch is what an admission response carries; applied, it gives the injected pod.
-//! otel_inject_lib::json_patch::patch(&mut pod, &decision.patch)?;
+//! decision.patch.apply(&mut pod)?;
 //! let env = &pod["spec"]["containers"][0]["env"];
 //! assert!(env.as_array().unwrap().iter().any(|e| e["name"] == "OTEL_EXPORTER_OTLP_ENDPOINT"
 //!     && e["value"] == "http://collector.observability:4318"));
@@ -112,3 +112,5 @@ pub use instrumentation::{Instrumentation, InstrumentationSpec};
 pub use json_patch;
 #[cfg(feature = "k8s")]
 pub use mutate::mutate;
+/// The patch of a decision.
+pub use patch::Patch;

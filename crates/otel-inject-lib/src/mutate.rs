@@ -560,7 +560,7 @@ fn finish(
         .any(|l| l.outcome() == crate::decision::Outcome::Injected);
     let has_status = pod.annotation(annotation::STATUS).is_some();
     if has_status && !injected_now {
-        decision.patch = json_patch::Patch(Vec::new());
+        decision.patch = crate::Patch::default();
     } else {
         // The pod's annotations other than ours: what ours must fit beside.
         let others: usize = pod_ann

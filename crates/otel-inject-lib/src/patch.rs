@@ -4,15 +4,148 @@
 
 use std::borrow::Cow;
 
-use json_patch::{AddOperation, Patch, PatchOperation, RemoveOperation};
+use json_patch::{AddOperation, PatchOperation, RemoveOperation};
 use jsonptr::PointerBuf;
 use serde_json::Value;
 
+use crate::env::Var;
 use crate::json::{Field, JsonView};
 use crate::pod::{container, ContainerList};
 
+/// The RFC 6902 JSON Patch of a decision: what an admission response carries, and, applied to
+/// the pod, the injected pod. Only `add` and `remove` operations, in the order they were made.
+///
+/// It is written as JSON by [`crate::InjectionDecision::patch_json`] (the webhook's path, the
+/// cheap one) or serialised with serde (the same bytes); [`Patch::to_json_patch`] gives the
+/// `json_patch` crate's form, to apply or to edit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    pub(crate) ops: Vec<Op>,
+}
+
+/// One operation. Paths are JSON pointers, escaped already.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    /// `add` of `value` at `path`.
+    Add {
+        /// Where.
+        path: String,
+        /// What.
+        value: Added,
+    },
+    /// `remove` of what is at `path`.
+    Remove {
+        /// Where.
+        path: String,
+    },
+}
+
+/// What an `add` puts: any JSON, or an env var kept as its strings (most of what a mutation
+/// adds; see [`Var`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Added {
+    /// A JSON value.
+    Json(Value),
+    /// An env var.
+    Env(Var),
+}
+
+impl From<Value> for Added {
+    fn from(v: Value) -> Self {
+        Self::Json(v)
+    }
+}
+
+impl From<Var> for Added {
+    fn from(v: Var) -> Self {
+        Self::Env(v)
+    }
+}
+
+impl Added {
+    /// As JSON (an env var is built as an object the first time).
+    pub(crate) fn as_json(&self) -> &Value {
+        match self {
+            Self::Json(v) => v,
+            Self::Env(v) => v.as_json(),
+        }
+    }
+
+    fn into_json(self) -> Value {
+        match self {
+            Self::Json(v) => v,
+            Self::Env(v) => v.into_json(),
+        }
+    }
+
+    /// Its `name` member, when it is an object with a string there.
+    fn name(&self) -> Option<&str> {
+        match self {
+            Self::Json(v) => v.str_field("name"),
+            Self::Env(v) => Some(v.name()),
+        }
+    }
+}
+
+impl Patch {
+    /// Whether there is no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// The same patch as the `json_patch` crate has it.
+    pub fn to_json_patch(&self) -> json_patch::Patch {
+        self.clone().into()
+    }
+
+    /// Applies the patch to `doc` (the pod it was made for gives the injected pod).
+    pub fn apply(&self, doc: &mut Value) -> Result<(), json_patch::PatchError> {
+        json_patch::patch(doc, &self.to_json_patch())
+    }
+
+    /// The patch as compact JSON: what [`crate::InjectionDecision::patch_json`] writes.
+    pub fn to_json(&self) -> Vec<u8> {
+        crate::patch_json::to_vec(self)
+    }
+}
+
+impl From<Patch> for json_patch::Patch {
+    fn from(p: Patch) -> Self {
+        json_patch::Patch(
+            p.ops
+                .into_iter()
+                .map(|op| match op {
+                    Op::Add { path, value } => PatchOperation::Add(AddOperation {
+                        path: parsed(&path),
+                        value: value.into_json(),
+                    }),
+                    Op::Remove { path } => PatchOperation::Remove(RemoveOperation {
+                        path: parsed(&path),
+                    }),
+                })
+                .collect(),
+        )
+    }
+}
+
+impl serde::Serialize for Patch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json_patch().serialize(serializer)
+    }
+}
+
+/// A pointer this module wrote (every token escaped, so it parses; the root is never reached).
+fn parsed(path: &str) -> PointerBuf {
+    PointerBuf::parse(path).unwrap_or_default()
+}
+
 /// A JSON pointer built from tokens; `~` and `/` in tokens are escaped (`~0`, `~1`).
-pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
+pub(crate) fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> String {
     // Written directly (jsonptr's `from_tokens` was a tenth of a mutation's instructions).
     let mut s = String::with_capacity(48);
     for t in tokens {
@@ -23,12 +156,11 @@ pub fn pointer<'t>(tokens: impl IntoIterator<Item = &'t str>) -> PointerBuf {
             s.push_str(t);
         }
     }
-    // Every token escaped, so this parses; the default (the root) is never reached.
-    PointerBuf::parse(s).unwrap_or_default()
+    s
 }
 
 /// The pointer to member or element `last` of the value at `path`.
-fn child_pointer(path: &[&str], last: &str) -> PointerBuf {
+fn child_pointer(path: &[&str], last: &str) -> String {
     pointer(path.iter().copied().chain(std::iter::once(last)))
 }
 
@@ -79,7 +211,7 @@ pub struct ContainerRef {
 pub struct PatchBuilder<'a> {
     original: &'a Value,
     doc: Node<'a>,
-    ops: Vec<PatchOperation>,
+    ops: Vec<Op>,
 }
 
 /// One value of the working copy.
@@ -118,9 +250,13 @@ impl Names {
     /// Counts the name of element `v`, if it has one.
     fn add(&mut self, v: &Value) {
         if let Some(name) = v.str_field("name") {
-            let (word, bit) = Self::bit(name);
-            self.0[word] |= bit;
+            self.add_name(name);
         }
+    }
+
+    fn add_name(&mut self, name: &str) {
+        let (word, bit) = Self::bit(name);
+        self.0[word] |= bit;
     }
 
     fn of<'v>(elements: impl IntoIterator<Item = &'v Value>) -> Self {
@@ -136,17 +272,22 @@ impl Names {
     }
 }
 
-/// The value operation `i` added.
-fn added(ops: &[PatchOperation], i: usize) -> &Value {
-    static NULL: Value = Value::Null;
+/// What operation `i` added.
+fn added_op(ops: &[Op], i: usize) -> Option<&Added> {
     match ops.get(i) {
-        Some(PatchOperation::Add(op)) => &op.value,
-        _ => &NULL,
+        Some(Op::Add { value, .. }) => Some(value),
+        _ => None,
     }
 }
 
+/// The value operation `i` added, as JSON.
+fn added(ops: &[Op], i: usize) -> &Value {
+    static NULL: Value = Value::Null;
+    added_op(ops, i).map_or(&NULL, Added::as_json)
+}
+
 /// Turns an object or array into its members, so that one of them can be written.
-fn open<'a>(node: &mut Node<'a>, ops: &[PatchOperation]) {
+fn open<'a>(node: &mut Node<'a>, ops: &[Op]) {
     let opened = match node {
         Node::Original(v) => {
             let v: &'a Value = v;
@@ -191,7 +332,7 @@ fn open<'a>(node: &mut Node<'a>, ops: &[PatchOperation]) {
 /// the arrays on the way stop keeping track of.
 fn walk<'n, 'a>(
     mut cur: &'n mut Node<'a>,
-    ops: &[PatchOperation],
+    ops: &[Op],
     tokens: &[&str],
     renames: bool,
 ) -> Option<&'n mut Node<'a>> {
@@ -225,7 +366,7 @@ fn set<'a>(members: &mut Vec<(Cow<'a, str>, Node<'a>)>, key: &str, node: Node<'a
 fn array_position(
     a: &[Node<'_>],
     names: &Names,
-    ops: &[PatchOperation],
+    ops: &[Op],
     key: &str,
     value: &str,
 ) -> Option<usize> {
@@ -236,6 +377,9 @@ fn array_position(
         let found = match n {
             Node::Original(v) => v.field(key),
             Node::Owned(v) => v.field(key),
+            Node::Added(i) if key == "name" => {
+                return added_op(ops, *i).and_then(Added::name) == Some(value)
+            }
             Node::Added(i) => added(ops, *i).field(key),
             Node::Object(_) | Node::Array(..) => {
                 return Current::new(n, ops).member(key).and_then(JsonView::string) == Some(value)
@@ -249,7 +393,7 @@ fn array_position(
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Current<'b> {
     at: At<'b>,
-    ops: &'b [PatchOperation],
+    ops: &'b [Op],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -261,7 +405,7 @@ enum At<'b> {
 }
 
 impl<'b> Current<'b> {
-    fn new(node: &'b Node<'b>, ops: &'b [PatchOperation]) -> Self {
+    fn new(node: &'b Node<'b>, ops: &'b [Op]) -> Self {
         let at = match node {
             Node::Original(v) => At::Value(v),
             Node::Owned(v) => At::Value(v),
@@ -271,7 +415,7 @@ impl<'b> Current<'b> {
         Self { at, ops }
     }
 
-    fn value(v: &'b Value, ops: &'b [PatchOperation]) -> Self {
+    fn value(v: &'b Value, ops: &'b [Op]) -> Self {
         Self {
             at: At::Value(v),
             ops,
@@ -382,22 +526,23 @@ impl<'a> PatchBuilder<'a> {
         if cfg!(debug_assertions) {
             self.finish().0
         } else {
-            Patch(self.ops)
+            Patch { ops: self.ops }
         }
     }
 
     /// The operations and the mutated document.
     pub fn finish(self) -> (Patch, Value) {
         let doc = self.doc().to_value();
+        let patch = Patch { ops: self.ops };
         if cfg!(debug_assertions) {
             let mut replayed = self.original.clone();
-            let applied = json_patch::patch(&mut replayed, &self.ops);
+            let applied = patch.apply(&mut replayed);
             debug_assert!(
                 applied.is_ok() && replayed == doc,
                 "the recorded patch does not reproduce the working copy: {applied:?}"
             );
         }
-        (Patch(self.ops), doc)
+        (patch, doc)
     }
 
     // Each write opens the path to its parent in the working copy (one walk, no pointer
@@ -405,8 +550,11 @@ impl<'a> PatchBuilder<'a> {
     // with json-patch on the original and checks it lands on the working copy.
 
     /// Records `add` of `value` at `path`; the working copy reads it from there.
-    fn record(ops: &mut Vec<PatchOperation>, path: PointerBuf, value: Value) -> Node<'a> {
-        ops.push(PatchOperation::Add(AddOperation { path, value }));
+    fn record(ops: &mut Vec<Op>, path: String, value: impl Into<Added>) -> Node<'a> {
+        ops.push(Op::Add {
+            path,
+            value: value.into(),
+        });
         Node::Added(ops.len() - 1)
     }
 
@@ -458,23 +606,23 @@ impl<'a> PatchBuilder<'a> {
     /// Adds env var `var` to container `c`, first or last, unless the container has an env
     /// var of the same name: the lookup and the write in one walk to the env list, which the
     /// lookup opens (every env var a mutation adds goes through here).
-    pub(crate) fn add_env_if_absent(&mut self, c: ContainerRef, var: Value, first: bool) {
+    pub(crate) fn add_env_if_absent(&mut self, c: ContainerRef, var: Added, first: bool) {
         let index = Index::new(c.index);
         let path = ["spec", c.list.key(), index.as_str(), "env"];
         let Self { doc, ops, .. } = self;
         let Some(Node::Array(a, names)) = walk(doc, ops, &path, false) else {
             // No env list yet (or not a list): the general path, which creates it.
-            let name = var.str_field("name").unwrap_or("");
+            let name = var.name().unwrap_or("");
             if crate::pod::container::env_index(self.container(c), name).is_none() {
-                self.insert_or_push(&path, first, var);
+                self.insert_or_push(&path, first, var.into_json());
             }
             return;
         };
-        let name = var.str_field("name").unwrap_or("");
+        let name = var.name().unwrap_or("");
         if array_position(a, names, ops, "name", name).is_some() {
             return;
         }
-        names.add(&var);
+        names.add_name(name);
         let index = if first { 0 } else { a.len() };
         // The tokens need no escaping: one string, no scan of each token.
         let at = Index::new(index);
@@ -484,7 +632,7 @@ impl<'a> PatchBuilder<'a> {
             s.push('/');
             s.push_str(t);
         }
-        let node = Self::record(ops, PointerBuf::parse(s).unwrap_or_default(), var);
+        let node = Self::record(ops, s, var);
         a.insert(index, node);
     }
 
@@ -521,7 +669,7 @@ impl<'a> PatchBuilder<'a> {
         let moved = a.remove(index);
         let value = Current::new(&moved, ops).to_value();
         let at = child_pointer(path, Index::new(index).as_str());
-        ops.push(PatchOperation::Remove(RemoveOperation { path: at }));
+        ops.push(Op::Remove { path: at });
         self.push(path, value);
     }
 
@@ -577,16 +725,16 @@ mod tests {
     #[test]
     fn pointers_escape_as_rfc_6901_says() {
         let p = pointer(["metadata", "annotations", "otel-inject.dev/a~b"]);
-        assert_eq!(p.as_str(), "/metadata/annotations/otel-inject.dev~1a~0b");
+        assert_eq!(p, "/metadata/annotations/otel-inject.dev~1a~0b");
         assert_eq!(
-            p,
+            parsed(&p),
             PointerBuf::from_tokens(["metadata", "annotations", "otel-inject.dev/a~b"])
         );
         assert_eq!(
-            pointer(["spec", "containers", "0", "env", "3"]).as_str(),
+            pointer(["spec", "containers", "0", "env", "3"]),
             "/spec/containers/0/env/3"
         );
-        assert_eq!(pointer(["", "~1"]).as_str(), "//~01");
+        assert_eq!(pointer(["", "~1"]), "//~01");
         for n in [0, 7, 10, 99, 12345, usize::MAX] {
             assert_eq!(Index::new(n).as_str(), n.to_string());
         }

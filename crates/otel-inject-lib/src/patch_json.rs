@@ -3,14 +3,16 @@
 //! operation enum, one `Serializer` call per token) or its byte-by-byte string escaping. Going
 //! through serde was a third of what a mutation itself costs (issue 16).
 
-use json_patch::{Patch, PatchOperation};
 use serde_json::Value;
+
+use crate::env::VarValue;
+use crate::patch::{Added, Op, Patch};
 
 /// `patch` as compact JSON, byte for byte what `serde_json::to_vec(patch)` writes.
 pub(crate) fn to_vec(patch: &Patch) -> Vec<u8> {
-    let mut out = Vec::with_capacity(patch.0.len() * 96 + 2);
+    let mut out = Vec::with_capacity(patch.ops.len() * 96 + 2);
     out.push(b'[');
-    for (i, op) in patch.0.iter().enumerate() {
+    for (i, op) in patch.ops.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -18,34 +20,45 @@ pub(crate) fn to_vec(patch: &Patch) -> Vec<u8> {
     }
     out.push(b']');
     debug_assert!(
-        serde_json::to_vec(patch).is_ok_and(|serde| serde == out),
+        serde_json::to_vec(&patch.to_json_patch()).is_ok_and(|serde| serde == out),
         "the patch writer and serde_json disagree"
     );
     out
 }
 
 /// One operation, members in the order json-patch's derive declares them.
-fn operation(out: &mut Vec<u8>, op: &PatchOperation) {
-    let (name, from, path, value) = match op {
-        PatchOperation::Add(o) => ("add", None, &o.path, Some(&o.value)),
-        PatchOperation::Remove(o) => ("remove", None, &o.path, None),
-        PatchOperation::Replace(o) => ("replace", None, &o.path, Some(&o.value)),
-        PatchOperation::Move(o) => ("move", Some(&o.from), &o.path, None),
-        PatchOperation::Copy(o) => ("copy", Some(&o.from), &o.path, None),
-        PatchOperation::Test(o) => ("test", None, &o.path, Some(&o.value)),
+fn operation(out: &mut Vec<u8>, op: &Op) {
+    let (name, path, value) = match op {
+        Op::Add { path, value } => ("add", path, Some(value)),
+        Op::Remove { path } => ("remove", path, None),
     };
     out.extend_from_slice(b"{\"op\":\"");
     out.extend_from_slice(name.as_bytes());
-    out.push(b'"');
-    if let Some(from) = from {
-        out.extend_from_slice(b",\"from\":");
-        string(out, from.as_str());
-    }
-    out.extend_from_slice(b",\"path\":");
-    string(out, path.as_str());
-    if let Some(value) = value {
-        out.extend_from_slice(b",\"value\":");
-        self::value(out, value);
+    out.extend_from_slice(b"\",\"path\":");
+    string(out, path);
+    match value {
+        Some(Added::Json(v)) => {
+            out.extend_from_slice(b",\"value\":");
+            self::value(out, v);
+        }
+        // An env var from its strings, as serde_json writes the object it stands for.
+        Some(Added::Env(var)) => {
+            out.extend_from_slice(b",\"value\":{\"name\":");
+            string(out, var.name());
+            match var.value() {
+                VarValue::Literal(v) => {
+                    out.extend_from_slice(b",\"value\":");
+                    string(out, v);
+                }
+                VarValue::Field(path) => {
+                    out.extend_from_slice(b",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":");
+                    string(out, path);
+                    out.extend_from_slice(b"}}");
+                }
+            }
+            out.push(b'}');
+        }
+        None => {}
     }
     out.push(b'}');
 }
@@ -133,21 +146,51 @@ mod tests {
 
     #[test]
     fn the_bytes_are_serde_jsons() {
-        let patch: Patch = serde_json::from_value(json!([
-            {"op": "add", "path": "/spec/containers/0/env/3", "value": {"name": "A", "value": "x\"y\\z\n\u{1}\u{7f}é — 日本"}},
-            {"op": "add", "path": "/metadata/annotations/otel-inject.dev~1status", "value": "a long value, longer than sixteen bytes\t"},
-            {"op": "remove", "path": "/spec/containers/0/env/1"},
-            {"op": "replace", "path": "/a", "value": [1, -2, 3.5, 1e300, null, true, false, {}, []]},
-            {"op": "move", "from": "/a/0", "path": "/b"},
-            {"op": "copy", "from": "/b", "path": "/c"},
-            {"op": "test", "path": "/c", "value": {"nested": {"k": [{"x": "0123456789abcdef\"0123456789abcdef"}]}}}
-        ]))
-        .expect("patch");
+        let add = |path: &str, value: Added| Op::Add {
+            path: path.to_string(),
+            value,
+        };
+        let patch = Patch {
+            ops: vec![
+                add(
+                    "/spec/containers/0/env/3",
+                    Added::Json(json!({"name": "A", "value": "x\"y\\z\n\u{1}\u{7f}é — 日本"})),
+                ),
+                add(
+                    "/spec/containers/0/env/4",
+                    Added::Env(crate::env::literal("B\"", "x\"y\\z\n\u{1}\u{7f}é — 日本")),
+                ),
+                add(
+                    "/spec/containers/0/env/0",
+                    Added::Env(crate::env::field_ref("POD", "metadata.name")),
+                ),
+                add(
+                    "/metadata/annotations/otel-inject.dev~1status",
+                    Added::Json(json!("a long value, longer than sixteen bytes\t")),
+                ),
+                Op::Remove {
+                    path: "/spec/containers/0/env/1".into(),
+                },
+                add(
+                    "/a",
+                    Added::Json(json!([1, -2, 3.5, 1e300, null, true, false, {}, []])),
+                ),
+                add(
+                    "/c",
+                    Added::Json(
+                        json!({"nested": {"k": [{"x": "0123456789abcdef\"0123456789abcdef"}]}}),
+                    ),
+                ),
+            ],
+        };
+        let serde = serde_json::to_vec(&patch.to_json_patch()).expect("serialise");
         assert_eq!(
             String::from_utf8_lossy(&to_vec(&patch)),
-            String::from_utf8_lossy(&serde_json::to_vec(&patch).expect("serialise"))
+            String::from_utf8_lossy(&serde)
         );
-        assert_eq!(to_vec(&Patch(Vec::new())), b"[]");
+        // The patch's own `Serialize` writes the same.
+        assert_eq!(serde_json::to_vec(&patch).expect("serialise"), serde);
+        assert_eq!(to_vec(&Patch::default()), b"[]");
     }
 
     #[test]

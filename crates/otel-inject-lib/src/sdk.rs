@@ -326,7 +326,7 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
         env::append_if_absent(
             b,
             c,
-            env::literal(envn::OTEL_EXPORTER_OTLP_CERTIFICATE, &path(dir, ca)),
+            env::literal(envn::OTEL_EXPORTER_OTLP_CERTIFICATE, path(dir, ca)),
         );
     }
     if let Some(cert) = tls.cert_file.as_deref().filter(|f| !f.is_empty()) {
@@ -335,7 +335,7 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
             c,
             env::literal(
                 envn::OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE,
-                &path(&secret_mount, cert),
+                path(&secret_mount, cert),
             ),
         );
     }
@@ -345,7 +345,7 @@ fn configure_exporter(b: &mut PatchBuilder, c: ContainerRef, inst: &Instrumentat
             c,
             env::literal(
                 envn::OTEL_EXPORTER_OTLP_CLIENT_KEY,
-                &path(&secret_mount, key),
+                path(&secret_mount, key),
             ),
         );
     }

@@ -179,7 +179,7 @@ fn pod_annotation_wins_over_the_namespace(
         }
         None => {
             assert_eq!(out.decision.reason(), "annotation_false");
-            assert!(out.decision.patch.0.is_empty());
+            assert!(out.decision.patch.is_empty());
         }
     }
 }
@@ -519,7 +519,7 @@ fn a_pod_with_the_operators_marker_is_left_alone(
         &options(lang),
     );
     assert_eq!(out.decision.outcome(), O::AlreadyInjected);
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
 }
 
 // === The agent copy's security context ===

@@ -327,7 +327,7 @@ fn unit_init_container_missing() {
     let already = base(json!([{"name": "istio-init"}, {"name": ATTACH}]));
     let out = run_unit(&already, UNIT_NS, json!({}));
     assert_eq!(out.decision.reason(), "already_injected");
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
 
     let istio = base(json!([{"name": "istio-init"}]));
     let out = run_unit(&istio, UNIT_NS, json!({}));

@@ -545,7 +545,7 @@ fn mutate_pod_missing_annotation() {
     let pod = json!({"spec": {"containers": [{"name": "app"}]}});
     let out = run(&pod, ns, &[plain_java_instrumentation(ns)], &[]);
     assert_eq!(out.decision.outcome(), O::NotRequested);
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
     assert_eq!(out.mutated, pod);
 }
 
@@ -557,7 +557,7 @@ fn mutate_pod_annotation_set_to_false() {
                      "spec": {"containers": [{"name": "app"}]}});
     let out = run(&pod, ns, &[plain_java_instrumentation(ns)], &[]);
     assert_eq!(out.decision.reason(), "annotation_false");
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
     assert_eq!(out.mutated, pod);
 }
 

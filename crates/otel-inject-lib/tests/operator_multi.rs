@@ -501,7 +501,7 @@ fn no_instrumentation_requested_changes_nothing() {
     );
     let out = run(&pod, "lists", &[multi_instrumentation("lists")], &[]);
     assert_eq!(out.decision.outcome(), O::NotRequested);
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
 }
 
 /// With multi-instrumentation off, the operator checks no lists: every requested language goes

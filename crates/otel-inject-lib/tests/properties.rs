@@ -715,7 +715,7 @@ proptest! {
         let insts = [if rich { rich_instrumentation() } else { plain_instrumentation() }];
         // `run_with` applies the patch (must not fail) and asserts a second mutation is empty.
         let out = common::run_with(&pod, &NamespaceInfo::named("shop"), &insts, &[], &options);
-        check_patch_paths(&out.decision.patch, &pod)?;
+        check_patch_paths(&out.decision.patch.to_json_patch(), &pod)?;
         prop_assert_eq!(outside_our_fields(&out.mutated, &pod), outside_our_fields(&pod, &pod));
         check_user_parts(&pod, &out.mutated, &out.decision)?;
         check_valid(&pod, &out.mutated)?;
@@ -796,6 +796,6 @@ proptest! {
         };
         let decision = otel_inject_lib::mutate(&ctx);
         let mut applied = pod.clone();
-        prop_assert!(json_patch::patch(&mut applied, &decision.patch.0).is_ok());
+        prop_assert!(decision.patch.apply(&mut applied).is_ok());
     }
 }

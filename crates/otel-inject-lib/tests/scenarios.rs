@@ -221,7 +221,7 @@ fn every_container_failing_validation_adds_no_agent() {
     );
     assert!(!out.decision.warnings.is_empty());
     // Only the status annotation was added.
-    assert_eq!(out.decision.patch.0.len(), 1);
+    assert_eq!(out.decision.patch.len(), 1);
     insta::assert_yaml_snapshot!(out.mutated);
 }
 
@@ -542,7 +542,7 @@ fn already_injected_pods_get_no_patch() {
     );
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.outcome(), O::AlreadyInjected);
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
 }
 
 #[test]
@@ -550,7 +550,7 @@ fn not_annotated_pods_are_left_alone() {
     let pod = deployment_pod(NS, json!({"other": "x"}), dotnet_app());
     let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
     assert_eq!(out.decision.outcome(), O::NotRequested);
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
     assert_eq!(out.mutated, pod);
 }
 
@@ -569,7 +569,7 @@ fn missing_instrumentation_is_explained_on_the_pod() {
         Some("dotnet: not injected: no Instrumentation in namespace e2e-dotnet; create one, or name one with \"<namespace>/<name>\" in the annotation")
     );
     assert_eq!(out.decision.warnings.len(), 1);
-    assert_eq!(out.decision.patch.0.len(), 1);
+    assert_eq!(out.decision.patch.len(), 1);
     insta::assert_yaml_snapshot!(out.mutated);
 }
 
@@ -637,7 +637,7 @@ fn pod_false_beats_namespace_true() {
         &[],
         &InjectOptions::default(),
     );
-    assert!(out.decision.patch.0.is_empty());
+    assert!(out.decision.patch.is_empty());
     assert_eq!(out.decision.outcome(), O::Skipped);
     assert_eq!(out.decision.reason(), "annotation_false");
 }
@@ -984,7 +984,7 @@ fn malformed_pods_get_a_reason_not_a_panic() {
     ] {
         let out = run(&pod, NS, &[dotnet_instrumentation(NS)], &[]);
         assert_eq!(out.decision.reason(), "malformed_pod");
-        assert!(out.decision.patch.0.is_empty());
+        assert!(out.decision.patch.is_empty());
     }
 }
 
@@ -1040,7 +1040,7 @@ fn reinvocation_after_api_server_defaulting_changes_nothing() {
         let mut stored = run(&pod, NS, &insts, &owners).mutated;
         api_server_defaults(&mut stored);
         let again = run(&stored, NS, &insts, &owners);
-        assert!(again.decision.patch.0.is_empty());
+        assert!(again.decision.patch.is_empty());
         assert_eq!(again.mutated, stored);
     }
 }

@@ -328,17 +328,17 @@ fn rebase_patch(patch: &json_patch::Patch, prefix: &str) -> Result<json_patch::P
 
 /// Applies a decision's patch to the document in place.
 fn apply(doc: &mut Value, target: &PodTarget, decision: &InjectionDecision) -> Result<(), String> {
-    if decision.patch.0.is_empty() {
+    if decision.patch.is_empty() {
         return Ok(());
     }
     let patch = if target.site.template.is_empty() {
-        decision.patch.clone()
+        decision.patch.to_json_patch()
     } else {
         // The pod built from the template always has metadata; the template may not.
         if let Some(Value::Object(t)) = doc.pointer_mut(target.site.template) {
             t.entry("metadata").or_insert_with(|| json!({}));
         }
-        rebase_patch(&decision.patch, target.site.template)?
+        rebase_patch(&decision.patch.to_json_patch(), target.site.template)?
     };
     json_patch::patch(doc, &patch).map_err(|e| e.to_string())
 }
@@ -429,7 +429,7 @@ async fn inject_target(
             format!("{}: cannot apply the patch: {e}", target.label),
         )
     })?;
-    Ok(!decision.patch.0.is_empty())
+    Ok(!decision.patch.is_empty())
 }
 
 /// Where a warning is about: "app.yaml: document 2: Deployment shop/web".

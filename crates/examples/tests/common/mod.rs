@@ -129,7 +129,7 @@ pub fn injected_env(
         decision.explain()
     );
     let mut mutated = pod.clone();
-    otel_inject_lib::json_patch::patch(&mut mutated, &decision.patch.0).expect("patch applies");
+    decision.patch.apply(&mut mutated).expect("patch applies");
     let downward = Downward {
         pod_name: pod_name.into(),
         namespace: NS.into(),

@@ -362,7 +362,7 @@ pub(crate) fn append_to_value(
 /// Appends literal `vars` the container does not set yet, in order.
 pub(crate) fn append_defaults(b: &mut PatchBuilder, c: ContainerRef, vars: &[(&str, &str)]) {
     for (name, value) in vars {
-        env::append_if_absent(b, c, env::literal(name, value));
+        env::append_if_absent(b, c, env::literal(name, *value));
     }
 }
 

@@ -97,7 +97,7 @@ impl Unit for Python {
                 c,
                 env::literal(
                     PYTHONPATH,
-                    &format!("{PYTHONPATH_PREFIX}:{PYTHONPATH_SUFFIX}"),
+                    format!("{PYTHONPATH_PREFIX}:{PYTHONPATH_SUFFIX}"),
                 ),
             ),
             Some(i) => {

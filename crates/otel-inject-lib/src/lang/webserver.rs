@@ -170,16 +170,16 @@ pub(crate) fn attach_env(
 ) -> Vec<Value> {
     let mut out: Vec<Value> = block_env.iter().map(EnvVar::to_json).collect();
     let defaults = [
-        env::field_ref(envn::OTEL_POD_IP, "status.podIP"),
-        env::field_ref(envn::OTEL_NODE_IP, "status.hostIP"),
+        env::field_ref(envn::OTEL_POD_IP, "status.podIP").into_json(),
+        env::field_ref(envn::OTEL_NODE_IP, "status.hostIP").into_json(),
     ];
     for var in inst.spec.env.iter().map(EnvVar::to_json).chain(defaults) {
         if !out.iter().any(|e| e["name"] == var["name"]) {
             out.push(var);
         }
     }
-    out.push(env::literal(conf_var, &conf));
-    out.push(env::field_ref(instance_var, "metadata.name"));
+    out.push(env::literal(conf_var, conf).into_json());
+    out.push(env::field_ref(instance_var, "metadata.name").into_json());
     out
 }
 

@@ -90,14 +90,17 @@ pub fn run_with(
     };
     let decision = mutate(&ctx);
     let mut mutated = pod.clone();
-    json_patch::patch(&mut mutated, &decision.patch.0).expect("the patch applies to the input");
+    decision
+        .patch
+        .apply(&mut mutated)
+        .expect("the patch applies to the input");
     // Idempotency: the mutated pod gets no patch.
     let again = mutate(&PodContext {
         pod: &mutated,
         ..ctx
     });
     assert!(
-        again.patch.0.is_empty(),
+        again.patch.is_empty(),
         "second mutation must change nothing, got {}",
         serde_json::to_string_pretty(&again.patch).unwrap_or_default()
     );
