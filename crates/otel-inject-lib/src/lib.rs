@@ -112,5 +112,5 @@ pub use instrumentation::{Instrumentation, InstrumentationSpec};
 pub use json_patch;
 #[cfg(feature = "k8s")]
 pub use mutate::mutate;
-/// The patch of a decision.
+#[cfg(feature = "k8s")]
 pub use patch::Patch;
